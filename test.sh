@@ -51,6 +51,10 @@ fi
 if has integration; then
   step "integration tests"
   ctest --test-dir "$BUILD" -L integration --output-on-failure || failed+=(integration)
+  # Integration suites written in Python (the trigger's, checked with the official driver).
+  if compgen -G "tests/integration/*/test_*.py" >/dev/null; then
+    python3 -m pytest tests/integration -q -p no:cacheprovider || failed+=(integration-py)
+  fi
 fi
 if has e2e; then
   step "end-to-end tests"
