@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ./scripts/install-deps
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2
-./scripts/cluster up
+./scripts/cluster up cassandra opensearch elasticsearch
 echo
 ./scripts/cluster status || true
 echo
