@@ -1,0 +1,433 @@
+#include "config/config_schema.h"
+
+#include <type_traits>
+
+namespace cesync::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// follow(t, &A::b, &B::c) is t.b.c: a path of members into nested settings structs.
+template <typename T>
+T& follow(T& t) {
+  return t;
+}
+template <typename T, typename M, typename... Rest>
+auto& follow(T& t, M T::*member, Rest... rest) {
+  return follow(t.*member, rest...);
+}
+
+// set<Target>(path...) returns the binder that stores a parsed value at that path, so the table
+// below reads as data.
+template <typename Target, typename... Path>
+auto set(Path... path) {
+  return [=](Target& t, const FieldValue& v) {
+    auto& field = follow(t, path...);
+    using F = std::remove_reference_t<decltype(field)>;
+    if constexpr (std::is_same_v<F, std::uint32_t>) {
+      field = static_cast<std::uint32_t>(std::get<std::uint64_t>(v));
+    } else {
+      field = std::get<F>(v);
+    }
+  };
+}
+
+const std::vector<std::string_view> kConsistencies = {
+    "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"};
+
+std::vector<Field<Config>> makeConfigSchema() {
+  using C = Config;
+  using Cs = CassandraConfig;
+  using S = SearchConfig;
+  using T = TlsConfig;
+  std::vector<Field<Config>> f = {
+      {"cassandra.contact_points",
+       FieldType::kStringList,
+       R"(["127.0.0.1:9042"])",
+       "Cassandra nodes to connect to first (host:port); the rest of the ring is discovered.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::contact_points)},
+      {"cassandra.username",
+       FieldType::kString,
+       R"("")",
+       "User for PasswordAuthenticator; empty = no authentication.",
+       {},
+       "CESYNC_CASSANDRA_USERNAME",
+       false,
+       set<C>(&C::cassandra, &Cs::username)},
+      {"cassandra.password",
+       FieldType::kString,
+       R"("")",
+       "Password for `cassandra.username`.",
+       {},
+       "CESYNC_CASSANDRA_PASSWORD",
+       true,
+       set<C>(&C::cassandra, &Cs::password)},
+      {"cassandra.consistency",
+       FieldType::kEnum,
+       "LOCAL_QUORUM",
+       "Consistency of the daemon's reads and writes.",
+       kConsistencies,
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::consistency)},
+      {"cassandra.local_dc",
+       FieldType::kString,
+       R"("")",
+       "Datacenter to prefer for requests; empty = the contact point's.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::local_dc)},
+      {"cassandra.request_timeout",
+       FieldType::kDuration,
+       "12s",
+       "Time allowed for one request before it is retried.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::request_timeout)},
+      {"cassandra.max_in_flight",
+       FieldType::kCount,
+       "256",
+       "Most requests in flight at once across all connections.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::max_in_flight)},
+      {"cassandra.tls.enabled",
+       FieldType::kBool,
+       "false",
+       "Connect to Cassandra over TLS.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::tls, &T::enabled)},
+      {"cassandra.tls.ca_file",
+       FieldType::kString,
+       R"("")",
+       "PEM file of the CA that signed the nodes' certificates; empty = the system store.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::tls, &T::ca_file)},
+      {"cassandra.tls.cert_file",
+       FieldType::kString,
+       R"("")",
+       "PEM client certificate, when the nodes require one.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::tls, &T::cert_file)},
+      {"cassandra.tls.key_file",
+       FieldType::kString,
+       R"("")",
+       "PEM key of `cert_file`.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::tls, &T::key_file)},
+      {"cassandra.tls.verify",
+       FieldType::kBool,
+       "true",
+       "Check the nodes' certificates and host names. Turn off only for tests.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::tls, &T::verify)},
+      {"cassandra.tls.server_name",
+       FieldType::kString,
+       R"("")",
+       "Name to check certificates against; empty = the address connected to.",
+       {},
+       {},
+       false,
+       set<C>(&C::cassandra, &Cs::tls, &T::server_name)},
+
+      {"search.urls",
+       FieldType::kStringList,
+       R"(["http://127.0.0.1:9200"])",
+       "Elasticsearch or OpenSearch endpoints (http:// or https://).",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::urls)},
+      {"search.username",
+       FieldType::kString,
+       R"("")",
+       "User for basic authentication.",
+       {},
+       "CESYNC_SEARCH_USERNAME",
+       false,
+       set<C>(&C::search, &S::username)},
+      {"search.password",
+       FieldType::kString,
+       R"("")",
+       "Password for `search.username`.",
+       {},
+       "CESYNC_SEARCH_PASSWORD",
+       true,
+       set<C>(&C::search, &S::password)},
+      {"search.api_key",
+       FieldType::kString,
+       R"("")",
+       "API key (the base64 `id:key` form); used instead of basic authentication when set.",
+       {},
+       "CESYNC_SEARCH_API_KEY",
+       true,
+       set<C>(&C::search, &S::api_key)},
+      {"search.request_timeout",
+       FieldType::kDuration,
+       "30s",
+       "Time allowed for one HTTP request before it is retried.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::request_timeout)},
+      {"search.bulk_max_bytes",
+       FieldType::kBytes,
+       "5MiB",
+       "Largest `_bulk` request body, before compression.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::bulk_max_bytes)},
+      {"search.bulk_max_in_flight",
+       FieldType::kCount,
+       "4",
+       "Most `_bulk` requests in flight.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::bulk_max_in_flight)},
+      {"search.gzip",
+       FieldType::kBool,
+       "false",
+       "Compress request bodies with gzip.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::gzip)},
+      {"search.tls.enabled",
+       FieldType::kBool,
+       "false",
+       "Use TLS settings below (https:// URLs always use TLS).",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::tls, &T::enabled)},
+      {"search.tls.ca_file",
+       FieldType::kString,
+       R"("")",
+       "PEM file of the CA that signed the server certificate; empty = the system store.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::tls, &T::ca_file)},
+      {"search.tls.cert_file",
+       FieldType::kString,
+       R"("")",
+       "PEM client certificate.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::tls, &T::cert_file)},
+      {"search.tls.key_file",
+       FieldType::kString,
+       R"("")",
+       "PEM key of `cert_file`.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::tls, &T::key_file)},
+      {"search.tls.verify",
+       FieldType::kBool,
+       "true",
+       "Check the server certificate and host name. Turn off only for tests.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::tls, &T::verify)},
+      {"search.tls.server_name",
+       FieldType::kString,
+       R"("")",
+       "Name to check the certificate against; empty = the URL's host.",
+       {},
+       {},
+       false,
+       set<C>(&C::search, &S::tls, &T::server_name)},
+
+      {"changelog.keyspace",
+       FieldType::kString,
+       "cesync",
+       "Keyspace of the trigger's change-log table.",
+       {},
+       {},
+       false,
+       set<C>(&C::changelog, &ChangelogConfig::keyspace)},
+      {"changelog.table",
+       FieldType::kString,
+       "changelog",
+       "Name of the change-log table.",
+       {},
+       {},
+       false,
+       set<C>(&C::changelog, &ChangelogConfig::table)},
+      {"changelog.confidence_window",
+       FieldType::kDuration,
+       "10s",
+       "How far back every poll re-reads, so that late log entries are not missed.",
+       {},
+       {},
+       false,
+       set<C>(&C::changelog, &ChangelogConfig::confidence_window)},
+      {"changelog.poll_interval",
+       FieldType::kDuration,
+       "250ms",
+       "Pause between polls of the change log when it has nothing new.",
+       {},
+       {},
+       false,
+       set<C>(&C::changelog, &ChangelogConfig::poll_interval)},
+
+      {"state.path",
+       FieldType::kString,
+       "cesync-state.db",
+       "SQLite file holding checkpoints and dead letters.",
+       {},
+       {},
+       false,
+       set<C>(&C::state, &StateConfig::path)},
+      {"admin.listen",
+       FieldType::kString,
+       "127.0.0.1:9780",
+       "Address of the admin HTTP server (/metrics, /healthz, /readyz, /status); empty = off.",
+       {},
+       {},
+       false,
+       set<C>(&C::admin, &AdminConfig::listen)},
+      {"log.format",
+       FieldType::kEnum,
+       "text",
+       "Log line format.",
+       {"text", "json"},
+       {},
+       false,
+       set<C>(&C::log, &LogConfig::format)},
+      {"log.level",
+       FieldType::kEnum,
+       "info",
+       "Least severe level logged.",
+       {"trace", "debug", "info", "warn", "error"},
+       "CESYNC_LOG_LEVEL",
+       false,
+       set<C>(&C::log, &LogConfig::level)},
+  };
+  return f;
+}
+
+std::vector<Field<TableConfig>> makeTableSchema() {
+  using T = TableConfig;
+  std::vector<Field<TableConfig>> f = {
+      {"table",
+       FieldType::kString,
+       R"("")",
+       "The Cassandra table, as keyspace.table (required).",
+       {},
+       {},
+       false,
+       [](T& t, const FieldValue& v) {
+         const auto& name = std::get<std::string>(v);
+         const auto dot = name.find('.');
+         t.keyspace = dot == std::string::npos ? std::string() : name.substr(0, dot);
+         t.table = dot == std::string::npos ? name : name.substr(dot + 1);
+       }},
+      {"index",
+       FieldType::kString,
+       R"("")",
+       "The index; empty = <keyspace>_<table>.",
+       {},
+       {},
+       false,
+       set<T>(&T::index)},
+      {"direction",
+       FieldType::kEnum,
+       "to_search",
+       "Which way changes flow: to_search, to_cassandra or both.",
+       {"to_search", "to_cassandra", "both"},
+       {},
+       false,
+       [](T& t, const FieldValue& v) {
+         const auto& d = std::get<std::string>(v);
+         t.direction = d == "both"           ? Direction::kBoth
+                       : d == "to_cassandra" ? Direction::kToCassandra
+                                             : Direction::kToSearch;
+       }},
+      {"timestamp_column",
+       FieldType::kString,
+       R"("")",
+       "A timestamp column (in the table and the documents) that orders search-side edits; "
+       "required for to_cassandra and both.",
+       {},
+       {},
+       false,
+       set<T>(&T::timestamp_column)},
+      {"soft_delete_field",
+       FieldType::kString,
+       "cesync_deleted",
+       "Document field that marks a search-side delete (to_cassandra and both).",
+       {},
+       {},
+       false,
+       set<T>(&T::soft_delete_field)},
+  };
+  return f;
+}
+
+}  // namespace
+
+std::span<const Field<Config>> configSchema() {
+  static const std::vector<Field<Config>> schema = makeConfigSchema();
+  return schema;
+}
+
+std::span<const Field<TableConfig>> tableSchema() {
+  static const std::vector<Field<TableConfig>> schema = makeTableSchema();
+  return schema;
+}
+
+std::string_view fieldTypeName(FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+      return "text";
+    case FieldType::kStringList:
+      return "list of text";
+    case FieldType::kBool:
+      return "true or false";
+    case FieldType::kCount:
+      return "whole number";
+    case FieldType::kDuration:
+      return "duration (500ms, 10s, 5m, 2h, 7d)";
+    case FieldType::kBytes:
+      return "size (1048576, 512KiB, 5MiB, 1GiB)";
+    case FieldType::kEnum:
+      return "one of";
+  }
+  return "value";
+}
+
+const char* directionName(Direction d) {
+  switch (d) {
+    case Direction::kToSearch:
+      return "to_search";
+    case Direction::kToCassandra:
+      return "to_cassandra";
+    case Direction::kBoth:
+      return "both";
+  }
+  return "to_search";
+}
+
+}  // namespace cesync::config
