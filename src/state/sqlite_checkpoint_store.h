@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "state/checkpoint_store.h"
+
+struct sqlite3;
+
+namespace cesync::state {
+
+/// The default CheckpointStore: one SQLite file in WAL mode with synchronous=FULL, so a commit
+/// survives a crash of the process or the machine. Safe to share between threads (calls are
+/// serialised). Opening migrates older schema versions forward.
+class SqliteCheckpointStore final : public CheckpointStore {
+ public:
+  /// Opens (creating if needed) the store at `path`.
+  static Result<std::unique_ptr<SqliteCheckpointStore>> open(const std::string& path);
+
+  ~SqliteCheckpointStore() override;
+  SqliteCheckpointStore(const SqliteCheckpointStore&) = delete;
+  SqliteCheckpointStore& operator=(const SqliteCheckpointStore&) = delete;
+
+  Result<std::optional<std::string>> get(const std::string& scope,
+                                         const std::string& name) override;
+  Result<std::vector<Cursor>> list(const std::string& scope) override;
+  Status commit(const Commit& commit) override;
+  Status clearScope(const std::string& scope) override;
+  Result<std::uint64_t> deadLetterCount(const std::string& scope) override;
+  Result<std::vector<DeadLetter>> deadLetters(const std::string& scope,
+                                              std::uint32_t limit) override;
+
+ private:
+  SqliteCheckpointStore(sqlite3* db, std::string path);
+  Status exec(const char* sql);
+  Error sqlError(const std::string& what) const;
+
+  std::mutex mutex_;
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace cesync::state
