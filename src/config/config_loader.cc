@@ -476,4 +476,49 @@ std::string renderDefaults() {
   return out;
 }
 
+namespace {
+
+template <typename Target>
+std::string referenceRows(std::span<const Field<Target>> schema, const std::string& prefix) {
+  std::string out;
+  for (const auto& f : schema) {
+    std::string type(fieldTypeName(f.type));
+    if (f.type == FieldType::kEnum) {
+      std::string list;
+      for (auto c : f.choices) {
+        list += (list.empty() ? "" : ", ") + std::string(c);
+      }
+      type += " " + list;
+    }
+    out += "| `" + prefix + std::string(f.key) + "` | " + type + " | `" +
+           std::string(f.default_value) + "` | " +
+           (f.env.empty() ? std::string() : "`" + std::string(f.env) + "`") + " | " +
+           std::string(f.doc) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string renderReference() {
+  std::string out =
+      "# Configuration reference\n\n"
+      "Generated from the schema table in `src/config/config_schema.cc` by\n"
+      "`cesync config print-reference`; a unit test keeps this file equal to that output.\n\n"
+      "cesync reads one YAML file (`--config FILE`). Unknown keys and bad values are errors that\n"
+      "name the key, the line and the column; every problem in the file is reported at once.\n"
+      "`cesync config check --config FILE` validates a file, `cesync config print-defaults`\n"
+      "prints every setting with its default. Environment variables override the file where\n"
+      "named (use them for secrets); secrets are never printed.\n\n"
+      "Durations: `500ms`, `10s`, `5m`, `2h`, `7d`. Sizes: `1048576`, `512KiB`, `5MiB`, `1GiB`.\n\n"
+      "## Settings\n\n"
+      "| key | type | default | environment | meaning |\n|---|---|---|---|---|\n";
+  out += referenceRows(configSchema(), "");
+  out +=
+      "\n## Tables\n\n`tables:` is a list; each entry syncs one Cassandra table with one "
+      "index.\n\n| key | type | default | environment | meaning |\n|---|---|---|---|---|\n";
+  out += referenceRows(tableSchema(), "tables[].");
+  return out;
+}
+
 }  // namespace cesync::config

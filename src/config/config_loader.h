@@ -28,4 +28,7 @@ Result<Config> loadConfigFile(const std::string& path, const EnvLookup& env);
 /// Every setting with its default and documentation, as a commented YAML file.
 std::string renderDefaults();
 
+/// Every setting as a Markdown reference (docs/CONFIG.md is this text).
+std::string renderReference();
+
 }  // namespace cesync::config

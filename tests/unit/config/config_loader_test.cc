@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "config/config_schema.h"
 
@@ -187,6 +189,16 @@ TEST(ConfigLoaderTest, PrintedDefaultsParseBackToTheDefaults) {
     const auto leaf = f.key.substr(f.key.rfind('.') + 1);
     EXPECT_THAT(text, HasSubstr(std::string(leaf) + ":")) << f.key;
   }
+}
+
+TEST(ConfigReferenceTest, DocsConfigMdIsTheGeneratedReference) {
+  std::ifstream in(CESYNC_SOURCE_DIR "/docs/CONFIG.md");
+  ASSERT_TRUE(in) << "docs/CONFIG.md is missing";
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), renderReference())
+      << "docs/CONFIG.md is out of date: build/src/cli/cesync config print-reference > "
+         "docs/CONFIG.md";
 }
 
 }  // namespace
