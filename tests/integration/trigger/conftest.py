@@ -159,11 +159,22 @@ def session():
     cluster.shutdown()
 
 
+def install_trigger():
+    """Builds trigger/, installs it into the local node and reloads the node's triggers."""
+    subprocess.run([os.path.join(ROOT, "scripts", "cluster"), "install-trigger", "cassandra"],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def triggers_dir():
+    """The local node's triggers directory (where an operator's settings file goes)."""
+    state = os.environ.get("CESYNC_CLUSTER_DIR", os.path.join(ROOT, ".cluster"))
+    return os.path.join(state, "cassandra", "triggers")
+
+
 @pytest.fixture(scope="session")
 def installed_trigger():
-    """Builds trigger/ and (re)loads it into the local node, so the tests run the current code."""
-    subprocess.run([os.path.join(ROOT, "scripts", "cluster"), "install-trigger", "cassandra"],
-                   check=True, cwd=ROOT)
+    """The current trigger code, loaded by the node for this session."""
+    install_trigger()
 
 
 @pytest.fixture(scope="session")
