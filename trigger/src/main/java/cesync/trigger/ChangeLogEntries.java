@@ -39,6 +39,7 @@ final class ChangeLogEntries {
   private final ByteBuffer[] pkParts;
   private final ByteBuffer pk;
   private final ByteBuffer atomic;
+  private final TimeUUID firstId;
   private int count;
 
   private ChangeLogEntries(Settings settings, TableMetadata logTable, PartitionUpdate update,
@@ -54,12 +55,15 @@ final class ChangeLogEntries {
 
     // The log partition: the coordinator's arrival time floored to the bucket width (never the
     // write's own timestamp, which may be far in the past), and the key's token modulo shards.
-    long arrivalMillis = System.currentTimeMillis();
-    long bucket = Math.floorDiv(arrivalMillis, settings.bucketMillis) * settings.bucketMillis;
+    // The arrival time is the first entry's id, so that id always falls inside its bucket.
+    firstId = TimeUUID.Generator.nextTimeUUID();
+    long arrivalMicros = firstId.unixMicros();
+    long bucketMicros = settings.bucketMillis * 1000L;
+    long bucket = Math.floorDiv(arrivalMicros, bucketMicros) * settings.bucketMillis;
     int shard = (int) Math.floorMod(Keys.murmur3Token(table, update.partitionKey()),
                                     (long) settings.shards);
     log = PartitionUpdate.simpleBuilder(logTable, longBytes(bucket), intBytes(shard))
-        .timestamp(arrivalMillis * 1000L);
+        .timestamp(arrivalMicros);
     if (settings.ttlSeconds > 0) log.ttl(settings.ttlSeconds);
   }
 
@@ -146,9 +150,10 @@ final class ChangeLogEntries {
   }
 
   private Row.SimpleBuilder entry(Kind kind, long writeTime, int ttl) {
-    count++;
-    // Each entry has its own timeuuid; its time is the coordinator's clock now.
-    Row.SimpleBuilder r = log.row(TimeUUID.Generator.nextTimeUUID().toBytes())
+    // Each entry has its own timeuuid, from the coordinator's clock; the generator makes them
+    // unique and increasing on this node.
+    TimeUUID id = count++ == 0 ? firstId : TimeUUID.Generator.nextTimeUUID();
+    Row.SimpleBuilder r = log.row(id.toBytes())
         .add("keyspace_name", keyspaceName.duplicate())
         .add("table_name", tableName.duplicate())
         .add("table_id", tableId.duplicate())
