@@ -1,0 +1,102 @@
+// The transport and flavour detection against the real engines.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "es_fixture.h"
+
+namespace cesync::es {
+namespace {
+
+using testing::EsTest;
+
+TEST_P(EsTest, DetectsFlavourAndVersion) {
+  if (GetParam().flavour == "opensearch") {
+    EXPECT_EQ(server_.flavour, Flavour::kOpenSearch);
+    EXPECT_EQ(server_.major, 2);
+    EXPECT_EQ(server_.pitDialect(), PitDialect::kOpenSearch);
+  } else {
+    EXPECT_EQ(server_.flavour, Flavour::kElasticsearch);
+    EXPECT_EQ(server_.major, 8);
+    EXPECT_EQ(server_.pitDialect(), PitDialect::kElasticsearch);
+  }
+  EXPECT_FALSE(server_.version.empty());
+}
+
+TEST_P(EsTest, KeepAliveReusesConnections) {
+  for (int i = 0; i < 50; ++i) {
+    auto response = transport_->send({.method = HttpMethod::kGet, .path = "/_cluster/health"});
+    ASSERT_TRUE(response) << response.error().toString();
+    ASSERT_EQ(response->status, 200);
+  }
+  // Detection made one or two requests too; all of them should have shared one connection.
+  EXPECT_GE(stats_.http_requests.load(), 51U);
+  EXPECT_LE(stats_.connections_opened.load(), 2U);
+}
+
+TEST_P(EsTest, SeveralRequestsInFlightComeBackInOrder) {
+  ASSERT_TRUE(admin_->create(index_, testing::kDocsIndex));
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 12; ++i) {
+    bodies.push_back(R"({"id":")" + std::to_string(i) + R"(","n":)" + std::to_string(i) + "}");
+  }
+  std::vector<HttpRequest> requests;
+  for (int i = 0; i < 12; ++i) {
+    requests.push_back({.method = HttpMethod::kPut,
+                        .path = "/" + index_ + "/_doc/" + std::to_string(i),
+                        .body = bodies[static_cast<std::size_t>(i)]});
+  }
+  auto responses = transport_->sendAll(requests);
+  ASSERT_EQ(responses.size(), 12U);
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    ASSERT_TRUE(responses[i]) << responses[i].error().toString();
+    EXPECT_EQ(responses[i]->status, 201) << responses[i]->body;
+    EXPECT_NE(responses[i]->body.find("\"_id\":\"" + std::to_string(i) + "\""), std::string::npos)
+        << "answer " << i << " belongs to request " << i << ": " << responses[i]->body;
+  }
+  EXPECT_LE(stats_.connections_opened.load(), 4U) << "bounded by max_connections";
+  ASSERT_TRUE(admin_->refresh(index_));
+  auto count = admin_->count(index_);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 12U);
+}
+
+TEST_P(EsTest, GzipRequestBodiesAreAccepted) {
+  ASSERT_TRUE(admin_->create(index_, testing::kDocsIndex));
+  EsStats gz_stats;
+  auto gz = testing::connect(GetParam().url, &gz_stats, 2, /*gzip=*/true);
+  ASSERT_NE(gz, nullptr);
+  std::string ndjson;
+  for (int i = 0; i < 500; ++i) {
+    ndjson += R"({"index":{"_index":")" + index_ + R"(","_id":")" + std::to_string(i) + "\"}}\n" +
+              R"({"id":")" + std::to_string(i) +
+              R"(","text":"the same words compress well, the same words compress well"})" + "\n";
+  }
+  auto response = gz->send({.method = HttpMethod::kPost,
+                            .path = "/_bulk?refresh=true",
+                            .body = ndjson,
+                            .content_type = "application/x-ndjson"});
+  ASSERT_TRUE(response) << response.error().toString();
+  ASSERT_EQ(response->status, 200) << response->body.substr(0, 300);
+  EXPECT_EQ(response->body.find("\"errors\":true"), std::string::npos);
+  EXPECT_EQ(gz_stats.bytes_sent.load(), ndjson.size());
+  EXPECT_LT(gz_stats.bytes_sent_wire.load() * 5, ndjson.size()) << "the body went compressed";
+  auto count = admin_->count(index_);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 500U);
+}
+
+TEST_P(EsTest, ErrorsMapToCodes) {
+  auto missing = admin_->getMapping(index_ + "_missing");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message.find("index_not_found_exception"), std::string::npos)
+      << missing.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Flavours, EsTest, ::testing::ValuesIn(cesync::testing::searchEndpoints()),
+                         testing::flavourName);
+
+}  // namespace
+}  // namespace cesync::es
