@@ -51,6 +51,24 @@ TEST(BulkResponseTest, MixedOutcomesFromElasticsearch) {
   EXPECT_EQ(parseBulkResponse(body, 7)->items[2].error_type, "document_parsing_exception");
 }
 
+TEST(BulkResponseTest, RealWriteQueueRejections) {
+  // Captured from an OpenSearch node with a write queue of one, under concurrent bulks.
+  auto parsed = parseBulkResponse(testing::readFixture("bulk_overload_opensearch.json"), 12);
+  ASSERT_TRUE(parsed) << parsed.error().toString();
+  EXPECT_EQ(parsed->ok, 5U);
+  EXPECT_EQ(parsed->retry, 7U);
+  for (const auto& item : parsed->items) {
+    if (item.outcome == ItemOutcome::kRetry) {
+      EXPECT_EQ(item.status, 429);
+      EXPECT_EQ(item.error_type, "rejected_execution_exception");
+      EXPECT_NE(item.reason.find("queue capacity = 1"), std::string::npos);
+    } else {
+      EXPECT_EQ(item.status, 201);
+    }
+  }
+}
+
+// Hand-written in the engines' format: the overload and server-error shapes not easily provoked.
 TEST(BulkResponseTest, OverloadAndServerErrorsAreRetried) {
   auto parsed = parseBulkResponse(testing::readFixture("bulk_rejected_opensearch.json"), 6);
   ASSERT_TRUE(parsed) << parsed.error().toString();
