@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.cassandra.db.ClusteringBound;
 import org.apache.cassandra.db.DeletionTime;
@@ -15,8 +16,12 @@ import org.apache.cassandra.db.rows.Cell;
 import org.apache.cassandra.db.rows.ColumnData;
 import org.apache.cassandra.db.rows.ComplexColumnData;
 import org.apache.cassandra.db.rows.Row;
+import org.apache.cassandra.schema.TableId;
 import org.apache.cassandra.schema.TableMetadata;
+import org.apache.cassandra.utils.FBUtilities;
 import org.apache.cassandra.utils.TimeUUID;
+
+import cesync.trigger.LogTable.Column;
 
 /**
  * Turns one partition update of a tracked table into the change-log entries that name what it
@@ -30,26 +35,50 @@ final class ChangeLogEntries {
   private static final ByteBuffer FALSE = ByteBuffer.wrap(new byte[] {0});
   private static final int NO_TTL = Integer.MAX_VALUE;
 
+  /** Per tracked table: the serialized names and id every entry repeats. */
+  private static final class Names {
+    final String keyspace;
+    final String table;
+    final ByteBuffer keyspaceName;
+    final ByteBuffer tableName;
+    final ByteBuffer tableId;
+
+    Names(TableMetadata t) {
+      keyspace = t.keyspace;
+      table = t.name;
+      keyspaceName = ByteBuffer.wrap(t.keyspace.getBytes(StandardCharsets.UTF_8));
+      tableName = ByteBuffer.wrap(t.name.getBytes(StandardCharsets.UTF_8));
+      tableId = uuidBytes(t.id.asUUID());
+    }
+  }
+
+  private static final ConcurrentHashMap<TableId, Names> NAMES = new ConcurrentHashMap<>();
+
   private final Settings settings;
   private final TableMetadata table;
-  private final PartitionUpdate.SimpleBuilder log;
-  private final ByteBuffer keyspaceName;
-  private final ByteBuffer tableName;
-  private final ByteBuffer tableId;
+  private final LogTable log;
+  private final PartitionUpdate.Builder partition;
+  private final Names names;
   private final ByteBuffer[] pkParts;
   private final ByteBuffer pk;
   private final ByteBuffer atomic;
   private final TimeUUID firstId;
+  private final long arrivalMicros;
+  private final long nowInSec;
   private int count;
 
-  private ChangeLogEntries(Settings settings, TableMetadata logTable, PartitionUpdate update,
+  private ChangeLogEntries(Settings settings, LogTable log, PartitionUpdate update,
                            boolean atomic) {
     this.settings = settings;
+    this.log = log;
     this.table = update.metadata();
     this.atomic = (atomic ? TRUE : FALSE).duplicate();
-    keyspaceName = ByteBuffer.wrap(table.keyspace.getBytes(StandardCharsets.UTF_8));
-    tableName = ByteBuffer.wrap(table.name.getBytes(StandardCharsets.UTF_8));
-    tableId = uuidBytes(table.id.asUUID());
+    Names n = NAMES.get(table.id);
+    if (n == null || !n.table.equals(table.name) || !n.keyspace.equals(table.keyspace)) {
+      n = new Names(table);
+      NAMES.put(table.id, n);
+    }
+    names = n;
     pkParts = Keys.partitionKeyParts(table, update.partitionKey().getKey());
     pk = Keys.frozenList(pkParts);
 
@@ -57,14 +86,13 @@ final class ChangeLogEntries {
     // write's own timestamp, which may be far in the past), and the key's token modulo shards.
     // The arrival time is the first entry's id, so that id always falls inside its bucket.
     firstId = TimeUUID.Generator.nextTimeUUID();
-    long arrivalMicros = firstId.unixMicros();
+    arrivalMicros = firstId.unixMicros();
+    nowInSec = FBUtilities.nowInSeconds();
     long bucketMicros = settings.bucketMillis * 1000L;
     long bucket = Math.floorDiv(arrivalMicros, bucketMicros) * settings.bucketMillis;
     int shard = (int) Math.floorMod(Keys.murmur3Token(table, update.partitionKey()),
                                     (long) settings.shards);
-    log = PartitionUpdate.simpleBuilder(logTable, longBytes(bucket), intBytes(shard))
-        .timestamp(arrivalMicros);
-    if (settings.ttlSeconds > 0) log.ttl(settings.ttlSeconds);
+    partition = log.partition(bucket, shard, Math.max(1, update.rowCount()));
   }
 
   /**
@@ -75,16 +103,17 @@ final class ChangeLogEntries {
    */
   static Mutation build(Settings settings, TableMetadata logTable, PartitionUpdate update,
                         boolean atomic) {
-    ChangeLogEntries e = new ChangeLogEntries(settings, logTable, update, atomic);
+    ChangeLogEntries e = new ChangeLogEntries(settings, LogTable.of(logTable), update, atomic);
     e.collect(update);
-    return e.count == 0 ? null : e.log.buildAsMutation();
+    return e.count == 0 ? null : new Mutation(e.partition.build());
   }
 
   private void collect(PartitionUpdate update) {
     DeletionTime partitionDeletion = update.partitionLevelDeletion();
     if (!partitionDeletion.isLive()) {
-      Row.SimpleBuilder r = entry(Kind.PARTITION_DELETE, partitionDeletion.markedForDeleteAt(), NO_TTL);
-      if (settings.keyText) r.add("key_text", text(keyText(null)));
+      ByteBuffer[] v = entry(Kind.PARTITION_DELETE, partitionDeletion.markedForDeleteAt(), NO_TTL);
+      if (settings.keyText) v[Column.KEY_TEXT.ordinal()] = text(keyText(null));
+      add(v);
     }
 
     if (update.deletionInfo().hasRanges()) {
@@ -121,14 +150,15 @@ final class ChangeLogEntries {
     if (!hasData && deletion.isLive()) return;
 
     Kind kind = forced != null ? forced : hasData ? Kind.UPSERT : Kind.ROW_DELETE;
-    Row.SimpleBuilder r = entry(kind, ts, ttl);
+    ByteBuffer[] v = entry(kind, ts, ttl);
     if (kind == Kind.STATIC_UPSERT) {
-      if (settings.keyText) r.add("key_text", text(keyText(null)));
-      return;
+      if (settings.keyText) v[Column.KEY_TEXT.ordinal()] = text(keyText(null));
+    } else {
+      ByteBuffer[] ck = Keys.clusteringParts(row.clustering());
+      v[Column.CK.ordinal()] = Keys.frozenList(ck);
+      if (settings.keyText) v[Column.KEY_TEXT.ordinal()] = text(keyText(ck));
     }
-    ByteBuffer[] ck = Keys.clusteringParts(row.clustering());
-    r.add("ck", Keys.frozenList(ck));
-    if (settings.keyText) r.add("key_text", text(keyText(ck)));
+    add(v);
   }
 
   private void rangeEntry(RangeTombstone rt) {
@@ -136,33 +166,39 @@ final class ChangeLogEntries {
     ClusteringBound<?> end = rt.deletedSlice().end();
     ByteBuffer[] startParts = Keys.clusteringParts(start);
     ByteBuffer[] endParts = Keys.clusteringParts(end);
-    Row.SimpleBuilder r = entry(Kind.RANGE_DELETE, rt.deletionTime().markedForDeleteAt(), NO_TTL);
-    r.add("range_start", Keys.frozenList(startParts));
-    r.add("range_start_inclusive", (start.isInclusive() ? TRUE : FALSE).duplicate());
-    r.add("range_end", Keys.frozenList(endParts));
-    r.add("range_end_inclusive", (end.isInclusive() ? TRUE : FALSE).duplicate());
+    ByteBuffer[] v = entry(Kind.RANGE_DELETE, rt.deletionTime().markedForDeleteAt(), NO_TTL);
+    v[Column.RANGE_START.ordinal()] = Keys.frozenList(startParts);
+    v[Column.RANGE_START_INCLUSIVE.ordinal()] = (start.isInclusive() ? TRUE : FALSE).duplicate();
+    v[Column.RANGE_END.ordinal()] = Keys.frozenList(endParts);
+    v[Column.RANGE_END_INCLUSIVE.ordinal()] = (end.isInclusive() ? TRUE : FALSE).duplicate();
     if (settings.keyText) {
       StringBuilder sb = new StringBuilder(keyText(null));
       Keys.appendBound(sb, table.clusteringColumns(), startParts, start.isInclusive() ? ">=" : ">");
       Keys.appendBound(sb, table.clusteringColumns(), endParts, end.isInclusive() ? "<=" : "<");
-      r.add("key_text", text(sb.toString()));
+      v[Column.KEY_TEXT.ordinal()] = text(sb.toString());
     }
+    add(v);
   }
 
-  private Row.SimpleBuilder entry(Kind kind, long writeTime, int ttl) {
+  /** The values every entry has; the caller fills in the kind-specific ones. */
+  private ByteBuffer[] entry(Kind kind, long writeTime, int ttl) {
+    ByteBuffer[] v = new ByteBuffer[LogTable.COLUMN_COUNT];
+    v[Column.KEYSPACE_NAME.ordinal()] = names.keyspaceName.duplicate();
+    v[Column.TABLE_NAME.ordinal()] = names.tableName.duplicate();
+    v[Column.TABLE_ID.ordinal()] = names.tableId.duplicate();
+    v[Column.KIND.ordinal()] = kind.bytes.duplicate();
+    v[Column.PK.ordinal()] = pk.duplicate();
+    v[Column.WRITE_TIME.ordinal()] = LogTable.longBytes(writeTime);
+    v[Column.ATOMIC.ordinal()] = atomic.duplicate();
+    if (ttl != NO_TTL) v[Column.TTL.ordinal()] = LogTable.intBytes(ttl);
+    return v;
+  }
+
+  private void add(ByteBuffer[] values) {
     // Each entry has its own timeuuid, from the coordinator's clock; the generator makes them
     // unique and increasing on this node.
     TimeUUID id = count++ == 0 ? firstId : TimeUUID.Generator.nextTimeUUID();
-    Row.SimpleBuilder r = log.row(id.toBytes())
-        .add("keyspace_name", keyspaceName.duplicate())
-        .add("table_name", tableName.duplicate())
-        .add("table_id", tableId.duplicate())
-        .add("kind", text(kind.cql))
-        .add("pk", pk.duplicate())
-        .add("write_time", longBytes(writeTime))
-        .add("atomic", atomic.duplicate());
-    if (ttl != NO_TTL) r.add("ttl", intBytes(ttl));
-    return r;
+    partition.add(log.row(id.toBytes(), values, arrivalMicros, settings.ttlSeconds, nowInSec));
   }
 
   private String keyText(ByteBuffer[] ck) {
@@ -178,14 +214,6 @@ final class ChangeLogEntries {
 
   private static ByteBuffer text(String s) {
     return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static ByteBuffer longBytes(long v) {
-    return ByteBuffer.allocate(8).putLong(0, v);
-  }
-
-  private static ByteBuffer intBytes(int v) {
-    return ByteBuffer.allocate(4).putInt(0, v);
   }
 
   private static ByteBuffer uuidBytes(UUID u) {

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChangeLogTrigger implements ITrigger {
   private static final Logger logger = LoggerFactory.getLogger(ChangeLogTrigger.class);
-  private static final StackWalker WALKER = StackWalker.getInstance();
+  // The frames that matter are the 3rd to 5th from the top; a small batch keeps the walk cheap.
+  private static final StackWalker WALKER = StackWalker.getInstance(Collections.emptySet(), 6);
   private static final String EXECUTOR = "org.apache.cassandra.triggers.TriggerExecutor";
   private static final String SINGLE_PARTITION_EXECUTE =
       "(Lorg/apache/cassandra/db/partitions/PartitionUpdate;)";
@@ -74,7 +75,7 @@ public final class ChangeLogTrigger implements ITrigger {
    * table or partition.
    */
   private static boolean isLightweightTransaction() {
-    return WALKER.walk(frames -> frames.limit(16)
+    return WALKER.walk(frames -> frames.limit(8)
         .filter(f -> f.getClassName().equals(EXECUTOR) && f.getMethodName().equals("execute"))
         .findFirst()
         .map(f -> f.getDescriptor().startsWith(SINGLE_PARTITION_EXECUTE))

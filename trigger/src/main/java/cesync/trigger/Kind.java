@@ -1,5 +1,8 @@
 package cesync.trigger;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
 /** What an entry says happened to the key it names. Stored as its {@link #cql} text. */
 enum Kind {
   /** A row was written, or some of its columns changed or were deleted; the row may still exist. */
@@ -14,8 +17,10 @@ enum Kind {
   RANGE_DELETE("range_delete");
 
   final String cql;
+  final ByteBuffer bytes;
 
   Kind(String cql) {
     this.cql = cql;
+    this.bytes = ByteBuffer.wrap(cql.getBytes(StandardCharsets.UTF_8));
   }
 }
