@@ -243,7 +243,8 @@ Status CurlTransport::start(Transfer& t, const HttpRequest& request) {
     }
     t.wire_bytes = body.size();
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+    // Never a null pointer: curl would then read the body from stdin.
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
   }
   switch (request.method) {
     case HttpMethod::kGet:

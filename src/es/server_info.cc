@@ -97,13 +97,15 @@ Result<ServerInfo> parseServerInfo(std::string_view nodes_body, std::string_view
   CESYNC_ASSIGN_OR_RETURN(version, firstNodeVersion(nodes_body));
   ServerInfo info;
   CESYNC_TRY(parseVersion(version, info));
-  if (elastic_product == "Elasticsearch") {
+  // The header is authoritative (Elasticsearch >= 7.14), then OpenSearch's own root answer;
+  // without either, the version ranges of the two products do not overlap.
+  const bool es_header = elastic_product == "Elasticsearch";
+  const bool os_root = !es_header && rootSaysOpenSearch(root_body);
+  const bool es_version = info.major >= 5 && info.major <= 7;
+  const bool os_version = info.major >= 1 && info.major <= 3;
+  if (es_header || (!os_root && es_version)) {
     info.flavour = Flavour::kElasticsearch;
-  } else if (rootSaysOpenSearch(root_body)) {
-    info.flavour = Flavour::kOpenSearch;
-  } else if (info.major >= 5 && info.major <= 7) {
-    info.flavour = Flavour::kElasticsearch;
-  } else if (info.major >= 1 && info.major <= 3) {
+  } else if (os_root || os_version) {
     info.flavour = Flavour::kOpenSearch;
   } else {
     return fail(ErrorCode::kProtocol,

@@ -108,15 +108,5 @@ TEST(CurlTransportTest, RefusedConnectionIsAnIoErrorAndCounted) {
   EXPECT_EQ(stats.http_requests.load(), 0U);
 }
 
-TEST(CurlTransportTest, TlsVerificationFailsClosedWithAMissingCaFile) {
-  TransportOptions options;
-  options.base_url = "https://127.0.0.1:1";
-  options.tls.ca_file = "/nonexistent/ca.pem";
-  auto transport = CurlTransport::create(options, nullptr);
-  ASSERT_TRUE(transport);
-  auto response = (*transport)->send({.method = HttpMethod::kGet, .path = "/"});
-  ASSERT_FALSE(response) << "no answer without a usable trust store or server";
-}
-
 }  // namespace
 }  // namespace cesync::es
