@@ -1,8 +1,6 @@
 """One test per kind of write: the exact change-log entries the trigger produces for it."""
 import time
 
-import pytest
-from cassandra import InvalidRequest
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
 from conftest import entry, expected_shard, now_micros, uuid_millis, wait_for
