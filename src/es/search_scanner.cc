@@ -169,7 +169,17 @@ Result<bool> SearchScanner::next(std::vector<SearchHit>& page) {
 
 Result<bool> SearchScanner::nextPit(std::vector<SearchHit>& page) {
   if (context_id_.empty()) {
-    CESYNC_TRY(openPit());
+    if (auto opened = openPit(); !opened) {
+      // An engine that reports a PIT-capable version may still lack the API (an OSS build
+      // without x-pack answers 400 "no handler", a proxy 404/405): in auto mode, scroll.
+      const ErrorCode code = opened.error().code;
+      const bool missing_api = code == ErrorCode::kRejected || code == ErrorCode::kNotFound;
+      if (options_.mode == ScanMode::kAuto && missing_api && options_.search_after.empty()) {
+        mode_ = ScanMode::kScroll;
+        return nextScroll(page);
+      }
+      return tl::unexpected(opened.error());
+    }
     if (!options_.search_after.empty()) {
       last_sort_ = options_.search_after;
     }

@@ -2,57 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <functional>
 #include <string>
+
+#include "scripted_transport.h"
 
 namespace cesync::es {
 namespace {
 
 using std::chrono::milliseconds;
-
-// A scripted transport: each request is answered by the next function in the script, which sees
-// the request body.
-class ScriptedTransport final : public HttpTransport {
- public:
-  using Answer = std::function<Result<HttpResponse>(std::string_view body)>;
-
-  void then(Answer answer) { script_.push_back(std::move(answer)); }
-
-  Result<HttpResponse> send(const HttpRequest& request) override {
-    bodies.emplace_back(request.body);
-    paths.push_back(request.path);
-    if (script_.empty()) {
-      return fail(ErrorCode::kInternal, "script ran out");
-    }
-    auto answer = std::move(script_.front());
-    script_.pop_front();
-    return answer(request.body);
-  }
-
-  std::vector<Result<HttpResponse>> sendAll(std::span<const HttpRequest> requests) override {
-    ++rounds;
-    std::vector<Result<HttpResponse>> out;
-    for (const HttpRequest& r : requests) {
-      out.push_back(send(r));
-    }
-    return out;
-  }
-
-  std::vector<std::string> bodies;
-  std::vector<std::string> paths;
-  int rounds = 0;
-
- private:
-  std::deque<Answer> script_;
-};
-
-HttpResponse reply(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
+using testing::reply;
+using testing::ScriptedTransport;
 
 std::string items(std::initializer_list<std::string_view> parts) {
   std::string out = R"({"took":1,"errors":true,"items":[)";
