@@ -6,7 +6,7 @@ import uuid
 
 from cassandra.cqltypes import lookup_casstype
 
-from conftest import bind_raw, composite, expected_shard, wait_for
+from changelog_support import bind_raw, composite, expected_shard, wait_for
 
 NASTY = [
     "o'brien",

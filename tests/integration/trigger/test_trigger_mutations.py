@@ -3,7 +3,7 @@ import time
 
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
-from conftest import entry, expected_shard, now_micros, uuid_millis, wait_for
+from changelog_support import entry, expected_shard, now_micros, uuid_millis, wait_for
 
 TS = 1_700_000_000_000_000  # explicit write timestamps (µs) make write_time exact
 

@@ -7,7 +7,7 @@ from cassandra import InvalidRequest
 from cassandra.cluster import NoHostAvailable
 from cassandra.protocol import ServerError
 
-from conftest import (ChangeLog, expected_shard, install_trigger, render_ddl,
+from changelog_support import (ChangeLog, expected_shard, install_trigger, render_ddl,
                       triggers_dir, wait_for)
 
 KV = "p int, c int, v text, PRIMARY KEY ((p), c)"
