@@ -22,16 +22,125 @@ void bump(EsStats* stats, EsStats::Counter EsStats::*counter, std::uint64_t n = 
 struct BulkWriter::BatchState {
   const BulkEncoder* batch = nullptr;
   BulkWriteResult result;
-  std::vector<std::size_t> pending;  // items still to be sent, in order
+  std::vector<std::size_t> pending;  // items not yet final, in order
+  std::vector<std::size_t> sent;     // the items of the request in flight
+  std::string body;                  // its body when it is not the whole batch
   std::size_t chunk_items = 0;       // items per request (lowered by 413 answers)
   Backoff backoff;
   Clock::TimePoint due{};
   std::optional<Error> fatal;
-  bool split_this_round = false;
-  bool retry_this_round = false;
+  bool in_flight = false;
+  bool split = false;  // the last answer asked for smaller requests
+  bool retry = false;  // the last answer left retryable items
 
   BatchState(const BulkEncoder* b, const BackoffPolicy& policy, std::uint64_t seed)
       : batch(b), backoff(policy, seed) {}
+
+  [[nodiscard]] bool idle() const { return !fatal && !in_flight && !pending.empty(); }
+};
+
+// One writeAll(): the batches as a request source for the transport.
+class BulkWriter::Run final : public RequestSource {
+ public:
+  Run(BulkWriter& writer, std::vector<BatchState>& states) : w_(writer), states_(states) {}
+
+  std::optional<HttpRequest> next(std::size_t& tag) override {
+    if (in_flight_ >= w_.options_.max_in_flight) {
+      return std::nullopt;
+    }
+    const auto now = w_.clock_.now();
+    // Round-robin from where the last request came from, so no batch starves.
+    for (std::size_t k = 0; k < states_.size(); ++k) {
+      const std::size_t i = (cursor_ + k) % states_.size();
+      BatchState& s = states_[i];
+      if (!s.idle() || s.due > now) {
+        continue;
+      }
+      cursor_ = i + 1;
+      const std::size_t n = std::min(s.chunk_items, s.pending.size());
+      s.sent.assign(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(n));
+      s.body.clear();
+      if (n != s.batch->items()) {
+        for (std::size_t item : s.sent) {
+          s.body.append(s.batch->item(item));
+        }
+      }
+      s.in_flight = true;
+      ++in_flight_;
+      ++s.result.attempts;
+      bump(w_.stats_, &EsStats::bulk_requests);
+      tag = i;
+      return HttpRequest{.method = HttpMethod::kPost,
+                         .path = w_.path_,
+                         .body = s.body.empty() ? s.batch->body() : std::string_view(s.body),
+                         .content_type = kNdjson};
+    }
+    return std::nullopt;
+  }
+
+  void complete(std::size_t tag, Result<HttpResponse> response) override {
+    BatchState& s = states_[tag];
+    s.in_flight = false;
+    --in_flight_;
+    s.split = false;
+    s.retry = false;
+    w_.applyResponse(s, response);
+    std::erase_if(s.pending, [&](std::size_t i) { return isFinal(s.result.items[i].outcome); });
+    const auto now = w_.clock_.now();
+    if (s.fatal || s.pending.empty()) {
+      return;
+    }
+    if (s.split || !s.retry) {
+      // Smaller requests, or the rest of a split batch: no failure to back off from.
+      s.due = now;
+      return;
+    }
+    if (auto delay = s.backoff.next()) {
+      bump(w_.stats_, &EsStats::bulk_request_retries);
+      s.due = now + *delay;
+    } else {
+      bump(w_.stats_, &EsStats::bulk_items_gave_up, s.pending.size());
+      s.pending.clear();
+    }
+  }
+
+  bool waitForWork() override {
+    const auto due = earliestDue();
+    if (!due) {
+      return false;
+    }
+    const auto now = w_.clock_.now();
+    if (*due > now) {
+      w_.options_.sleep(std::chrono::ceil<std::chrono::milliseconds>(*due - now));
+    }
+    return true;
+  }
+
+  std::chrono::milliseconds nextReadyIn() override {
+    const auto due = earliestDue();
+    if (!due) {
+      return std::chrono::milliseconds(1000);
+    }
+    const auto now = w_.clock_.now();
+    return *due > now ? std::chrono::ceil<std::chrono::milliseconds>(*due - now)
+                      : std::chrono::milliseconds(0);
+  }
+
+ private:
+  [[nodiscard]] std::optional<Clock::TimePoint> earliestDue() const {
+    std::optional<Clock::TimePoint> due;
+    for (const BatchState& s : states_) {
+      if (s.idle()) {
+        due = due ? std::min(*due, s.due) : s.due;
+      }
+    }
+    return due;
+  }
+
+  BulkWriter& w_;
+  std::vector<BatchState>& states_;
+  std::size_t in_flight_ = 0;
+  std::size_t cursor_ = 0;
 };
 
 std::size_t BulkWriteResult::finalPrefix() const {
@@ -63,8 +172,8 @@ Result<BulkWriteResult> BulkWriter::write(const BulkEncoder& batch) {
   return std::move(results.front());
 }
 
-void BulkWriter::applyResponse(BatchState& state, std::span<const std::size_t> items,
-                               Result<HttpResponse>& response) {
+void BulkWriter::applyResponse(BatchState& state, Result<HttpResponse>& response) {
+  const std::vector<std::size_t>& items = state.sent;
   auto& out = state.result.items;
   auto retryAll = [&](const std::string& reason) {
     bump(stats_, &EsStats::bulk_requests_rejected);
@@ -73,7 +182,7 @@ void BulkWriter::applyResponse(BatchState& state, std::span<const std::size_t> i
       out[i] = ItemResult{ItemOutcome::kRetry, 0, {}, reason};
     }
     state.result.last_retry_reason = reason;
-    state.retry_this_round = true;
+    state.retry = true;
   };
   if (!response) {
     retryAll(response.error().toString());
@@ -96,7 +205,7 @@ void BulkWriter::applyResponse(BatchState& state, std::span<const std::size_t> i
       if (items.size() > 1) {
         // Keep every item pending and halve the request size; this is not a failed attempt.
         state.chunk_items = std::max<std::size_t>(1, std::min(state.chunk_items, items.size()) / 2);
-        state.split_this_round = true;
+        state.split = true;
         bump(stats_, &EsStats::bulk_batches_split);
         for (std::size_t i : items) {
           out[i] = ItemResult{ItemOutcome::kRetry, 413, {}, "request too large"};
@@ -141,7 +250,7 @@ void BulkWriter::applyResponse(BatchState& state, std::span<const std::size_t> i
           bump(stats_, &EsStats::bulk_items_rejected_429);
         }
         state.result.last_retry_reason = item.error_type + ": " + item.reason;
-        state.retry_this_round = true;
+        state.retry = true;
         break;
       case ItemOutcome::kDeadLetter:
         bump(stats_, &EsStats::bulk_items_dead_letter);
@@ -169,98 +278,8 @@ std::vector<Result<BulkWriteResult>> BulkWriter::writeAll(
       s.fatal = makeError(ErrorCode::kInvalidArgument, "empty bulk batch");
     }
   }
-
-  struct Chunk {
-    BatchState* state;
-    std::vector<std::size_t> items;
-    std::string body;  // empty when the batch's whole buffer is sent as is
-  };
-  for (;;) {
-    const auto now = clock_.now();
-    std::vector<Chunk> round;
-    std::optional<Clock::TimePoint> next_due;
-    for (BatchState& s : states) {
-      if (s.fatal || s.pending.empty()) {
-        continue;
-      }
-      if (s.due > now) {
-        next_due = next_due ? std::min(*next_due, s.due) : s.due;
-        continue;
-      }
-      for (std::size_t at = 0; at < s.pending.size(); at += s.chunk_items) {
-        if (round.size() >= options_.max_in_flight) {
-          break;
-        }
-        const std::size_t end = std::min(s.pending.size(), at + s.chunk_items);
-        Chunk chunk{&s,
-                    {s.pending.begin() + static_cast<std::ptrdiff_t>(at),
-                     s.pending.begin() + static_cast<std::ptrdiff_t>(end)},
-                    {}};
-        if (chunk.items.size() != s.batch->items()) {
-          for (std::size_t i : chunk.items) {
-            chunk.body.append(s.batch->item(i));
-          }
-        }
-        round.push_back(std::move(chunk));
-      }
-      if (round.size() >= options_.max_in_flight) {
-        break;
-      }
-    }
-    if (round.empty()) {
-      if (!next_due) {
-        break;
-      }
-      options_.sleep(std::chrono::ceil<std::chrono::milliseconds>(*next_due - now));
-      continue;
-    }
-
-    std::vector<HttpRequest> requests;
-    requests.reserve(round.size());
-    for (const Chunk& c : round) {
-      requests.push_back(
-          HttpRequest{.method = HttpMethod::kPost,
-                      .path = path_,
-                      .body = c.body.empty() ? c.state->batch->body() : std::string_view(c.body),
-                      .content_type = kNdjson});
-    }
-    bump(stats_, &EsStats::bulk_requests, requests.size());
-    auto responses = transport_.sendAll(requests);
-
-    std::vector<BatchState*> touched;
-    for (std::size_t r = 0; r < round.size(); ++r) {
-      BatchState& s = *round[r].state;
-      if (std::find(touched.begin(), touched.end(), &s) == touched.end()) {
-        touched.push_back(&s);
-        ++s.result.attempts;
-        s.split_this_round = false;
-        s.retry_this_round = false;
-      }
-      applyResponse(s, round[r].items, responses[r]);
-    }
-    const auto after = clock_.now();
-    for (BatchState* s : touched) {
-      // Items sent this round that are now final leave the pending list; items of the batch
-      // not sent this round (in-flight cap) stay pending untouched.
-      std::vector<std::size_t> still;
-      for (std::size_t i : s->pending) {
-        if (!isFinal(s->result.items[i].outcome)) {
-          still.push_back(i);
-        }
-      }
-      s->pending = std::move(still);
-      if (s->fatal || s->pending.empty() || s->split_this_round || !s->retry_this_round) {
-        continue;
-      }
-      if (auto delay = s->backoff.next()) {
-        bump(stats_, &EsStats::bulk_request_retries);
-        s->due = after + *delay;
-      } else {
-        bump(stats_, &EsStats::bulk_items_gave_up, s->pending.size());
-        s->pending.clear();
-      }
-    }
-  }
+  Run run(*this, states);
+  transport_.run(run);
 
   std::vector<Result<BulkWriteResult>> out;
   out.reserve(states.size());

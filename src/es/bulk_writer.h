@@ -67,14 +67,15 @@ class BulkWriter {
   /// failure (kAuth) or an empty batch (kInvalidArgument).
   [[nodiscard]] Result<BulkWriteResult> write(const BulkEncoder& batch);
 
-  /// Writes several batches with up to max_in_flight requests in flight; results in order.
+  /// Writes several batches with up to max_in_flight requests in flight (one per batch at a
+  /// time), starting the next request as soon as any answer arrives; results in order.
   [[nodiscard]] std::vector<Result<BulkWriteResult>> writeAll(
       std::span<const BulkEncoder* const> batches);
 
  private:
   struct BatchState;
-  void applyResponse(BatchState& state, std::span<const std::size_t> items,
-                     Result<HttpResponse>& response);
+  class Run;
+  void applyResponse(BatchState& state, Result<HttpResponse>& response);
 
   HttpTransport& transport_;
   const Clock& clock_;

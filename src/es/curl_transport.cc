@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <deque>
 #include <mutex>
 
 #include "es/gzip.h"
@@ -320,34 +319,85 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   return std::move(results.front());
 }
 
-std::vector<Result<HttpResponse>> CurlTransport::sendAll(std::span<const HttpRequest> requests) {
-  std::deque<Transfer> transfers(requests.size());
-  std::size_t next = 0;
-  std::size_t active = 0;
-  auto launch = [&] {
-    while (next < requests.size() && active < options_.max_connections) {
-      Transfer& t = transfers[next];
-      t.index = next;
-      if (auto started = start(t, requests[next]); !started) {
-        if (t.easy != nullptr) {
-          releaseEasy(t.easy);
-          t.easy = nullptr;
-        }
-        curl_slist_free_all(t.headers);
-        t.headers = nullptr;
-        t.result = tl::unexpected(started.error());
-      } else {
-        ++active;
-      }
-      ++next;
+namespace {
+
+// sendAll() as a source: every request at once, answers stored in order.
+class VectorSource final : public RequestSource {
+ public:
+  explicit VectorSource(std::span<const HttpRequest> requests) : requests_(requests) {
+    results_.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      results_.emplace_back(fail(ErrorCode::kInternal, "request not run"));
     }
-  };
-  launch();
-  while (active > 0) {
+  }
+  std::optional<HttpRequest> next(std::size_t& tag) override {
+    if (next_ == requests_.size()) {
+      return std::nullopt;
+    }
+    tag = next_;
+    return requests_[next_++];
+  }
+  void complete(std::size_t tag, Result<HttpResponse> response) override {
+    results_[tag] = std::move(response);
+  }
+  bool waitForWork() override { return false; }
+  std::chrono::milliseconds nextReadyIn() override { return std::chrono::milliseconds(kPollMs); }
+  std::vector<Result<HttpResponse>> take() { return std::move(results_); }
+
+ private:
+  std::span<const HttpRequest> requests_;
+  std::size_t next_ = 0;
+  std::vector<Result<HttpResponse>> results_;
+};
+
+}  // namespace
+
+std::vector<Result<HttpResponse>> CurlTransport::sendAll(std::span<const HttpRequest> requests) {
+  VectorSource source(requests);
+  run(source);
+  return source.take();
+}
+
+void CurlTransport::run(RequestSource& source) {
+  std::vector<std::unique_ptr<Transfer>> active;
+  for (;;) {
+    while (active.size() < options_.max_connections) {
+      std::size_t tag = 0;
+      std::optional<HttpRequest> request = source.next(tag);
+      if (!request) {
+        break;
+      }
+      auto t = std::make_unique<Transfer>();
+      t->index = tag;
+      if (auto started = start(*t, *request); !started) {
+        if (t->easy != nullptr) {
+          releaseEasy(t->easy);
+        }
+        curl_slist_free_all(t->headers);
+        source.complete(tag, tl::unexpected(started.error()));
+        continue;
+      }
+      active.push_back(std::move(t));
+    }
+    if (active.empty()) {
+      if (!source.waitForWork()) {
+        return;
+      }
+      continue;
+    }
     int running = 0;
     if (curl_multi_perform(multi_, &running) != CURLM_OK) {
-      break;
+      // The multi handle is broken: fail what is in flight rather than spin.
+      for (auto& t : active) {
+        curl_multi_remove_handle(multi_, t->easy);
+        releaseEasy(t->easy);
+        curl_slist_free_all(t->headers);
+        source.complete(t->index, fail(ErrorCode::kInternal, "curl multi handle failed"));
+      }
+      active.clear();
+      continue;
     }
+    bool completed = false;
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
       if (msg->msg != CURLMSG_DONE) {
@@ -355,32 +405,20 @@ std::vector<Result<HttpResponse>> CurlTransport::sendAll(std::span<const HttpReq
       }
       void* priv = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      const CURLcode code = msg->data.result;
-      finish(*static_cast<Transfer*>(priv), static_cast<int>(code));
-      --active;
+      auto* t = static_cast<Transfer*>(priv);
+      finish(*t, static_cast<int>(msg->data.result));
+      auto it = std::find_if(active.begin(), active.end(),
+                             [t](const std::unique_ptr<Transfer>& a) { return a.get() == t; });
+      std::unique_ptr<Transfer> done = std::move(*it);
+      active.erase(it);
+      source.complete(done->index, std::move(done->result));
+      completed = true;
     }
-    launch();
-    if (active > 0) {
-      curl_multi_poll(multi_, nullptr, 0, kPollMs, nullptr);
-    }
-  }
-  // A multi-handle failure leaves transfers unfinished: detach them and report.
-  for (Transfer& t : transfers) {
-    if (t.easy != nullptr) {
-      curl_multi_remove_handle(multi_, t.easy);
-      releaseEasy(t.easy);
-      t.easy = nullptr;
-      curl_slist_free_all(t.headers);
-      t.headers = nullptr;
-      t.result = fail(ErrorCode::kInternal, "curl multi handle failed");
+    if (!completed && !active.empty()) {
+      const auto wait = std::clamp<std::int64_t>(source.nextReadyIn().count(), 0, kPollMs);
+      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait), nullptr);
     }
   }
-  std::vector<Result<HttpResponse>> out;
-  out.reserve(transfers.size());
-  for (Transfer& t : transfers) {
-    out.push_back(std::move(t.result));
-  }
-  return out;
 }
 
 }  // namespace cesync::es

@@ -30,6 +30,7 @@ class CurlTransport final : public HttpTransport {
   [[nodiscard]] Result<HttpResponse> send(const HttpRequest& request) override;
   [[nodiscard]] std::vector<Result<HttpResponse>> sendAll(
       std::span<const HttpRequest> requests) override;
+  void run(RequestSource& source) override;
 
   [[nodiscard]] const TransportOptions& options() const { return options_; }
 

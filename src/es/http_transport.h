@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +39,25 @@ struct HttpResponse {
   std::string elastic_product;
 };
 
+/// Work for HttpTransport::run(): the transport pulls requests whenever it has a free slot and
+/// hands back each answer as soon as it arrives, so one slow request never holds up the others.
+class RequestSource {
+ public:
+  virtual ~RequestSource() = default;
+
+  /// The next request to send now, or nullopt when none is ready. `tag` is passed back to
+  /// complete(). The request's body must stay valid until complete() is called for it.
+  [[nodiscard]] virtual std::optional<HttpRequest> next(std::size_t& tag) = 0;
+  /// The answer (or transport error) for the request sent with `tag`.
+  virtual void complete(std::size_t tag, Result<HttpResponse> response) = 0;
+  /// Called when nothing is in flight and next() has nothing: wait until something may be
+  /// ready (a backoff ends) and answer true, or answer false when all work is done.
+  [[nodiscard]] virtual bool waitForWork() = 0;
+  /// While requests are in flight: how soon next() may have something new (a backoff ending).
+  /// The transport asks next() again after at most this long.
+  [[nodiscard]] virtual std::chrono::milliseconds nextReadyIn() = 0;
+};
+
 /// Sends HTTP requests to one search cluster. Implementations reuse connections; higher layers
 /// depend only on this interface so that they can be tested with a scripted fake.
 class HttpTransport {
@@ -50,6 +71,10 @@ class HttpTransport {
   /// for all; the results are in request order.
   [[nodiscard]] virtual std::vector<Result<HttpResponse>> sendAll(
       std::span<const HttpRequest> requests) = 0;
+
+  /// Sends what `source` produces, as many at once as the transport allows, until the source
+  /// says it is done.
+  virtual void run(RequestSource& source) = 0;
 };
 
 }  // namespace cesync::es

@@ -1,6 +1,8 @@
 // The transport and flavour detection against the real engines.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,48 @@ TEST_P(EsTest, SeveralRequestsInFlightComeBackInOrder) {
   auto count = admin_->count(index_);
   ASSERT_TRUE(count);
   EXPECT_EQ(*count, 12U);
+}
+
+// A source that sends one slow request, then a stream of quick ones on the other connections,
+// and records the order in which answers arrive.
+class SlowAndQuick final : public RequestSource {
+ public:
+  std::optional<HttpRequest> next(std::size_t& tag) override {
+    if (sent_ == kTotal) {
+      return std::nullopt;
+    }
+    tag = sent_++;
+    if (tag == 0) {
+      // Waits for nodes that never come: answers (408, timed_out) after two seconds.
+      return HttpRequest{.method = HttpMethod::kGet,
+                         .path = "/_cluster/health?wait_for_nodes=9&timeout=2s"};
+    }
+    return HttpRequest{.method = HttpMethod::kGet, .path = "/_cluster/health"};
+  }
+  void complete(std::size_t tag, Result<HttpResponse> response) override {
+    EXPECT_TRUE(response) << response.error().toString();
+    order.push_back(tag);
+    statuses.push_back(response ? response->status : 0);
+  }
+  bool waitForWork() override { return false; }
+  std::chrono::milliseconds nextReadyIn() override { return std::chrono::milliseconds(1000); }
+
+  static constexpr std::size_t kTotal = 40;
+  std::vector<std::size_t> order;
+  std::vector<int> statuses;
+
+ private:
+  std::size_t sent_ = 0;
+};
+
+TEST_P(EsTest, ASlowRequestDoesNotHoldUpTheOthers) {
+  SlowAndQuick source;
+  transport_->run(source);
+  ASSERT_EQ(source.order.size(), SlowAndQuick::kTotal);
+  EXPECT_EQ(source.order.back(), 0U) << "the 39 quick requests finished on the other "
+                                        "connections while the slow one waited";
+  EXPECT_EQ(source.statuses.back(), 408);
+  EXPECT_LE(stats_.connections_opened.load(), 4U);
 }
 
 TEST_P(EsTest, GzipRequestBodiesAreAccepted) {

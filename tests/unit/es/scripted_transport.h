@@ -4,6 +4,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "es/http_transport.h"
@@ -37,6 +38,28 @@ class ScriptedTransport final : public HttpTransport {
       out.push_back(send(r));
     }
     return out;
+  }
+
+  // Takes every request the source has ready (one "round" of concurrent requests), then answers
+  // them in order.
+  void run(RequestSource& source) override {
+    for (;;) {
+      std::vector<std::pair<std::size_t, HttpRequest>> ready;
+      std::size_t tag = 0;
+      while (auto request = source.next(tag)) {
+        ready.emplace_back(tag, std::move(*request));
+      }
+      if (ready.empty()) {
+        if (!source.waitForWork()) {
+          return;
+        }
+        continue;
+      }
+      ++rounds;
+      for (auto& [t, request] : ready) {
+        source.complete(t, send(request));
+      }
+    }
   }
 
   std::vector<std::string> bodies;
