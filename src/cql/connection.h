@@ -43,7 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Sends a request; `callback` gets the response envelope (ERROR included), or kTimeout after
   /// `timeout` (the connection's request_timeout when zero), or kIo when the connection closes,
   /// or kUnavailable at once when every stream id is in use.
-  void send(Opcode op, Bytes body, Callback callback,
+  void send(Opcode op, const Bytes& body, Callback callback,
             std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
 
   /// Closes the socket and fails every request in flight with `why`. Idempotent.
@@ -54,6 +54,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   [[nodiscard]] bool isOpen() const { return open_; }
   [[nodiscard]] std::size_t inFlight() const { return in_flight_; }
+  /// Heartbeats (OPTIONS on an idle connection) sent so far.
+  [[nodiscard]] std::uint64_t heartbeatsSent() const { return heartbeats_sent_; }
   [[nodiscard]] ProtocolVersion version() const { return version_; }
   [[nodiscard]] const ConnectionConfig& config() const { return config_; }
   [[nodiscard]] std::string endpoint() const;
@@ -97,6 +99,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Pending> pending_;
   std::vector<std::int16_t> free_streams_;
   std::size_t in_flight_ = 0;
+  std::uint64_t heartbeats_sent_ = 0;
   std::chrono::steady_clock::time_point last_read_;
   EventHandler on_event_;
   CloseHandler on_close_;

@@ -122,6 +122,10 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
   asio::steady_timer maintenance;
   std::thread thread;
   std::atomic<bool> stopped{false};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> reprepares{0};
+  std::atomic<std::uint64_t> timeouts{0};
   std::mutex stop_mu;
 
   // I/O-thread state.
@@ -274,7 +278,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
     });
     control->send(Opcode::kRegister,
                   encodeRegister({"TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"}),
-                  [](Result<Envelope>) {});
+                  [](const Result<Envelope>&) {});
   }
 
   void reconnectControl() {
@@ -289,7 +293,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
                        [self](Result<std::shared_ptr<Connection>> r) {
                          if (r && !self->stopped) {
                            self->setupControl(*r);
-                           self->refreshTopology([](Status) {});
+                           self->refreshTopology([](const Status&) {});
                          }
                        });
       return;
@@ -308,7 +312,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
           }
         }
       }
-      refreshTopology([](Status) {});
+      refreshTopology([](const Status&) {});
     }
   }
 
@@ -451,6 +455,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
     if (!req->pinned) {
       req->plan = queryPlan(*req);
     }
+    ++requests;
     attempt(req);
   }
 
@@ -537,7 +542,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
     }
     auto self = shared_from_this();
     conn->send(
-        encoded->first, std::move(encoded->second),
+        encoded->first, encoded->second,
         [self, req](Result<Envelope> r) { self->onResponse(req, std::move(r)); },
         req->statement.timeout);
   }
@@ -549,10 +554,12 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
         req->done(tl::unexpected(error));
         return;
       case RetryDecision::kRetrySameHost:
+        ++retries;
         ++req->attempt;
         attempt(req);
         return;
       case RetryDecision::kRetryNextHost:
+        ++retries;
         ++req->attempt;
         if (!req->pinned) {
           ++req->plan_pos;
@@ -560,6 +567,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
         attempt(req);
         return;
       case RetryDecision::kReprepare:
+        ++reprepares;
         ++req->attempt;
         reprepare(req, server != nullptr ? server->unprepared_id : Bytes{});
         return;
@@ -622,6 +630,9 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
   void onResponse(const std::shared_ptr<Request>& req, Result<Envelope> r) {
     const bool idem = idempotent(*req);
     if (!r) {
+      if (r.error().code == ErrorCode::kTimeout) {
+        ++timeouts;
+      }
       retry(req, decideOnClientError(r.error().code, idem, req->attempt, config.max_retries),
             r.error(), nullptr);
       return;
@@ -944,6 +955,28 @@ std::size_t Session::openConnections() const {
     }
     promise->set_value(n);
   });
+}
+
+SessionStats Session::stats() const {
+  auto impl = impl_;
+  SessionStats out = impl->onIoThread<SessionStats>([impl](auto promise) {
+    SessionStats s;
+    for (const auto& p : impl->pools) {
+      for (const auto& c : p.conns) {
+        s.heartbeats += c->heartbeatsSent();
+        s.open_connections += c->isOpen() ? 1U : 0U;
+      }
+    }
+    if (impl->control) {
+      s.heartbeats += impl->control->heartbeatsSent();
+    }
+    promise->set_value(s);
+  });
+  out.requests = impl->requests;
+  out.retries = impl->retries;
+  out.reprepares = impl->reprepares;
+  out.timeouts = impl->timeouts;
+  return out;
 }
 
 void Session::stop() {

@@ -133,6 +133,17 @@ struct HostInfo {
   bool up = true;
 };
 
+/// Counters since the session started (for metrics).
+struct SessionStats {
+  std::uint64_t requests = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t reprepares = 0;
+  std::uint64_t timeouts = 0;
+  /// Heartbeats sent by the connections open now.
+  std::uint64_t heartbeats = 0;
+  std::size_t open_connections = 0;
+};
+
 class SessionImpl;
 class Pager;
 
@@ -172,6 +183,7 @@ class Session {
   [[nodiscard]] std::vector<HostInfo> hosts() const;
   /// Connections currently open (all nodes).
   [[nodiscard]] std::size_t openConnections() const;
+  [[nodiscard]] SessionStats stats() const;
 
   /// Closes every connection and stops the I/O thread; waits for it. Pending requests fail
   /// with kCancelled. Idempotent; the destructor calls it.

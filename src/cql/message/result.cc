@@ -151,8 +151,9 @@ Result<RowsResult> readRows(ProtocolVersion version, ByteReader& r,
 
 }  // namespace
 
-Result<ResultMessage> decodeResult(ProtocolVersion version, std::shared_ptr<const Bytes> body,
-                                   std::size_t offset, const Columns& known_columns) {
+Result<ResultMessage> decodeResult(ProtocolVersion version,
+                                   const std::shared_ptr<const Bytes>& body, std::size_t offset,
+                                   const Columns& known_columns) {
   if (offset > body->size()) {
     return fail(ErrorCode::kProtocol, "result body shorter than its prefix");
   }

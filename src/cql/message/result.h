@@ -58,7 +58,7 @@ using ResultMessage =
 /// server to skip it (No_metadata). Every cell offset is checked against the body, so a garbled
 /// body is an error value.
 [[nodiscard]] Result<ResultMessage> decodeResult(ProtocolVersion version,
-                                                 std::shared_ptr<const Bytes> body,
+                                                 const std::shared_ptr<const Bytes>& body,
                                                  std::size_t offset,
                                                  const Columns& known_columns = nullptr);
 

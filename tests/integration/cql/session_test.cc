@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
+#include "cql/token_map.h"
 #include "support/servers.h"
 #include "util/murmur3.h"
 
@@ -343,6 +345,7 @@ TEST_F(CqlSessionTest, ReprepareTransparentlyAfterTheTableIsAltered) {
   ASSERT_EQ(after->rows.size(), 1U);
   EXPECT_EQ(after->rows.columnCount(), 3U);
   EXPECT_EQ(after->rows[0].value("b")->toString(), "\"new\"");
+  EXPECT_GE(s->stats().reprepares, 1U) << "the recovery went through UNPREPARED";
 }
 
 TEST_F(CqlSessionTest, ClientTokensMatchTheServer) {
@@ -360,9 +363,99 @@ TEST_F(CqlSessionTest, ClientTokensMatchTheServer) {
     ASSERT_EQ(r->rows.size(), 1U);
     EXPECT_EQ(*r->rows[0].get<std::int64_t>(0), util::murmur3Token(asBytes(key))) << key;
   }
+  // A composite partition key routes by [short len][bytes][0] per component.
+  const std::string c = table("tokens2");
+  ASSERT_TRUE(s->execute("CREATE TABLE " + c + " (a int, b text, PRIMARY KEY ((a, b)))"));
+  ASSERT_TRUE(s->waitForSchemaAgreement(std::chrono::seconds{30}));
+  ASSERT_TRUE(s->execute("INSERT INTO " + c + " (a, b) VALUES (?, ?)",
+                         {Value::integer(7), Value::text("x")}));
+  auto r = s->execute("SELECT token(a, b) FROM " + c);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->rows.size(), 1U);
+  const Bytes key = TokenMap::routingKey({Bytes{0, 0, 0, 7}, Bytes{'x'}});
+  EXPECT_EQ(*r->rows[0].get<std::int64_t>(0), util::murmur3Token(key));
   const auto hosts = s->hosts();
   ASSERT_FALSE(hosts.empty());
   EXPECT_FALSE(hosts[0].tokens.empty()) << "token map built from system.local";
+}
+
+TEST_F(CqlSessionTest, PerRequestTimeoutLeavesTheConnectionUsable) {
+  SessionConfig c = localConfig();
+  c.connections_per_host = 1;
+  c.max_retries = 0;
+  auto s = connectOrFail(c);
+  ASSERT_TRUE(s);
+  const std::string t = table("slow");
+  ASSERT_TRUE(s->execute("CREATE TABLE " + t + " (p int, c int, v blob, PRIMARY KEY (p, c))"));
+  ASSERT_TRUE(s->waitForSchemaAgreement(std::chrono::seconds{30}));
+  auto insert = s->prepare("INSERT INTO " + t + " (p, c, v) VALUES (?, ?, ?)");
+  ASSERT_TRUE(insert.has_value());
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(s->execute(Statement::of(
+        *insert, {Value::integer(i % 10), Value::integer(i), Value::blob(Bytes(8192, 1))})));
+  }
+  // A 16 MB whole-table read cannot answer within 1 ms (deadlines are checked every 50 ms):
+  // the caller gets kTimeout...
+  Statement scan = Statement::of("SELECT * FROM " + t);
+  scan.page_size = 0;
+  scan.timeout = std::chrono::milliseconds{1};
+  const auto late = s->execute(scan);
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code, ErrorCode::kTimeout) << late.error().toString();
+  // ...and the late answer, when it comes, is dropped without disturbing the next requests on
+  // the same connection.
+  for (int i = 0; i < 20; ++i) {
+    auto r = s->execute("SELECT c FROM " + t + " WHERE p = ? AND c = ?",
+                        {Value::integer(3), Value::integer(13)});
+    ASSERT_TRUE(r.has_value()) << r.error().toString();
+    ASSERT_EQ(r->rows.size(), 1U);
+    EXPECT_EQ(*r->rows[0].get<std::int32_t>(0), 13);
+  }
+  EXPECT_GE(s->stats().timeouts, 1U);
+}
+
+TEST_F(CqlSessionTest, HeartbeatsKeepIdleConnectionsOpen) {
+  SessionConfig c = localConfig();
+  c.heartbeat_interval = std::chrono::milliseconds{100};
+  auto s = connectOrFail(c);
+  ASSERT_TRUE(s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (s->stats().heartbeats < 6 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  const auto stats = s->stats();
+  EXPECT_GE(stats.heartbeats, 6U);
+  EXPECT_EQ(stats.open_connections, c.connections_per_host);
+  auto r = s->execute("SELECT release_version FROM system.local");
+  ASSERT_TRUE(r.has_value()) << r.error().toString();
+}
+
+TEST_F(CqlSessionTest, SchemaChangeEventsArrive) {
+  auto s = connectOrFail(localConfig());
+  ASSERT_TRUE(s);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Event> events;
+  s->onEvent([&](const Event& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+    cv.notify_all();
+  });
+  const std::string name = "evented";
+  auto created = s->execute("CREATE TABLE " + table(name) + " (k int PRIMARY KEY)");
+  ASSERT_TRUE(created.has_value());
+  ASSERT_TRUE(created->schema_change.has_value());
+  EXPECT_EQ(created->schema_change->change, "CREATED");
+  std::unique_lock lock(mu);
+  const bool seen = cv.wait_for(lock, std::chrono::seconds{20}, [&] {
+    for (const auto& e : events) {
+      if (e.type == "SCHEMA_CHANGE" && e.schema.name == name && e.schema.keyspace == keyspace_) {
+        return true;
+      }
+    }
+    return false;
+  });
+  EXPECT_TRUE(seen) << "no SCHEMA_CHANGE event for " << name;
 }
 
 struct Variant {
