@@ -90,9 +90,10 @@ def test_empty_strings_and_blobs(make_table):
     ]
 
 
-def test_collections(make_table):
+def test_collections(make_table, session, keyspace):
+    session.execute(f"CREATE TYPE IF NOT EXISTS {keyspace}.point (x int, y int)")
     t = make_table("p int, c int, s set<text>, l list<int>, m map<text, int>, "
-                   "f frozen<list<int>>, PRIMARY KEY ((p), c)")
+                   "f frozen<list<int>>, u point, PRIMARY KEY ((p), c)")
     statements = [
         "UPDATE {t} USING TIMESTAMP %d SET s = s + {'a', 'b'} WHERE p = 1 AND c = 1",  # add
         "UPDATE {t} USING TIMESTAMP %d SET s = s - {'a'} WHERE p = 1 AND c = 1",  # remove
@@ -102,13 +103,17 @@ def test_collections(make_table):
         "DELETE m['k'] FROM {t} USING TIMESTAMP %d WHERE p = 1 AND c = 1",  # element delete
         "UPDATE {t} USING TIMESTAMP %d SET m = {} WHERE p = 1 AND c = 1",  # clear
         "UPDATE {t} USING TIMESTAMP %d SET f = [9] WHERE p = 1 AND c = 1",  # frozen
+        "UPDATE {t} USING TIMESTAMP %d SET u.x = 3 WHERE p = 1 AND c = 1",  # UDT field
+        "UPDATE {t} USING TIMESTAMP %d SET u = null WHERE p = 1 AND c = 1",  # UDT delete
     ]
     for i, cql in enumerate(statements):
         t.execute(cql % (TS + i))
-    # Cassandra records a collection overwrite as a tombstone at timestamp - 1 plus the new cells
-    # at timestamp; clearing (SET m = {}) leaves only the tombstone, so write_time is TS + 6 - 1.
+    # Cassandra records an overwrite of a non-frozen collection or UDT as a tombstone at
+    # timestamp - 1 plus the new cells at timestamp; clearing (SET m = {}) or nulling (SET u = null)
+    # leaves only the tombstone, so write_time is one less for those two.
     expected_ts = [TS + i for i in range(len(statements))]
     expected_ts[6] -= 1
+    expected_ts[9] -= 1
     assert t.wait_entries(len(statements)) == [
         entry("upsert", [i32(1)], [i32(1)], ts=ts) for ts in expected_ts]
 
