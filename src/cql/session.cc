@@ -563,6 +563,11 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
         ++req->attempt;
         if (!req->pinned) {
           ++req->plan_pos;
+          if (req->plan_pos >= req->plan.size()) {
+            // Every node of the plan was tried: the last error is the answer.
+            req->done(tl::unexpected(error));
+            return;
+          }
         }
         attempt(req);
         return;
@@ -796,6 +801,9 @@ Result<std::unique_ptr<Session>> Session::connect(SessionConfig config) {
 }
 
 Result<PreparedPtr> Session::prepare(const std::string& query) {
+  if (impl_->stopped) {
+    return fail(ErrorCode::kCancelled, "session stopped");
+  }
   {
     std::lock_guard lock(impl_->prepared_mu);
     if (auto it = impl_->prepared.find(query); it != impl_->prepared.end()) {
@@ -835,6 +843,11 @@ Result<PreparedPtr> Session::prepare(const std::string& query) {
 
 void Session::executeAsync(Statement statement, std::function<void(Result<ResultSet>)> done) {
   auto impl = impl_;
+  if (impl->stopped) {
+    // The I/O thread is gone or going: nobody else would ever answer.
+    done(fail(ErrorCode::kCancelled, "session stopped"));
+    return;
+  }
   auto req = std::make_shared<Request>();
   req->statement = std::move(statement);
   req->done = std::move(done);
@@ -860,6 +873,9 @@ Result<ResultSet> Session::execute(const std::string& query, std::vector<Value> 
 
 Result<ResultSet> Session::execute(const Batch& batch) {
   auto impl = impl_;
+  if (impl->stopped) {
+    return fail(ErrorCode::kCancelled, "session stopped");
+  }
   auto req = std::make_shared<Request>();
   req->batch = batch;
   req->statement.idempotent = batch.idempotent;
@@ -888,6 +904,9 @@ Status Session::waitForSchemaAgreement(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto impl = impl_;
   for (;;) {
+    if (impl->stopped) {
+      return fail(ErrorCode::kCancelled, "session stopped");
+    }
     auto versions = impl->onIoThread<Result<std::vector<std::string>>>([impl](auto promise) {
       impl->controlQuery("SELECT schema_version FROM system.local",
                          [impl, promise](Result<ResultSet> local) {
@@ -946,6 +965,9 @@ std::vector<HostInfo> Session::hosts() const {
 
 std::size_t Session::openConnections() const {
   auto impl = impl_;
+  if (impl->stopped) {
+    return 0;
+  }
   return impl->onIoThread<std::size_t>([impl](auto promise) {
     std::size_t n = 0;
     for (const auto& p : impl->pools) {
@@ -959,6 +981,9 @@ std::size_t Session::openConnections() const {
 
 SessionStats Session::stats() const {
   auto impl = impl_;
+  if (impl->stopped) {
+    return {};
+  }
   SessionStats out = impl->onIoThread<SessionStats>([impl](auto promise) {
     SessionStats s;
     for (const auto& p : impl->pools) {
