@@ -1,0 +1,68 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "es/bulk_writer.h"
+#include "es/curl_transport.h"
+#include "es/es_stats.h"
+#include "es/index_admin.h"
+#include "es/search_scanner.h"
+#include "es/server_info.h"
+
+namespace cesync::es {
+
+/// Settings of a client: how to reach the cluster and how to write to it.
+struct ClientOptions {
+  TransportOptions transport;
+  BulkWriterOptions bulk;
+};
+
+/// The search client in one object: a connection pool to one cluster, the engine's flavour and
+/// version (asked once, at connect), index administration, bulk writes with per-item outcomes,
+/// and scans. Like its transport it is used from one thread; make one client per thread.
+class EsClient {
+ public:
+  /// Connects (validating the options) and detects the engine. `clock` must outlive the client.
+  [[nodiscard]] static Result<std::unique_ptr<EsClient>> connect(ClientOptions options,
+                                                                 const Clock& clock);
+  EsClient(const EsClient&) = delete;
+  EsClient& operator=(const EsClient&) = delete;
+  ~EsClient() = default;
+
+  [[nodiscard]] const ServerInfo& server() const { return server_; }
+  /// Counters of everything this client did; readable from other threads.
+  [[nodiscard]] const EsStats& stats() const { return stats_; }
+  [[nodiscard]] IndexAdmin& admin() { return admin_; }
+  [[nodiscard]] HttpTransport& transport() { return *transport_; }
+
+  /// Writes one batch; see BulkWriter::write.
+  [[nodiscard]] Result<BulkWriteResult> bulk(const BulkEncoder& batch) {
+    return writer_.write(batch);
+  }
+  /// Writes several batches concurrently; see BulkWriter::writeAll.
+  [[nodiscard]] std::vector<Result<BulkWriteResult>> bulkAll(
+      std::span<const BulkEncoder* const> batches) {
+    return writer_.writeAll(batches);
+  }
+  /// A scan of one index in the engine's dialect; it must not outlive the client.
+  [[nodiscard]] std::unique_ptr<SearchScanner> scan(ScanOptions options) {
+    return std::make_unique<SearchScanner>(*transport_, server_, std::move(options));
+  }
+
+ private:
+  EsClient(std::unique_ptr<EsStats> stats, std::unique_ptr<CurlTransport> transport,
+           ServerInfo server, const Clock& clock, BulkWriterOptions bulk);
+
+  std::unique_ptr<EsStats> stats_holder_;
+  EsStats& stats_;
+  std::unique_ptr<CurlTransport> transport_;
+  ServerInfo server_;
+  IndexAdmin admin_;
+  BulkWriter writer_;
+};
+
+}  // namespace cesync::es
