@@ -23,7 +23,7 @@ ENTRY_FIELDS = ("kind", "pk", "ck", "range_start", "range_start_inclusive", "ran
                 "range_end_inclusive", "write_time", "ttl", "atomic")
 
 
-def render_ddl(keyspace=LOG_KEYSPACE, table=LOG_TABLE):
+def render_ddl(keyspace=LOG_KEYSPACE, table=LOG_TABLE, ttl_seconds=TTL_SECONDS):
     """The statements of schema/changelog.cql for a one-node test cluster."""
     with open(os.path.join(ROOT, "schema", "changelog.cql"), encoding="utf-8") as f:
         text = f.read()
@@ -31,7 +31,7 @@ def render_ddl(keyspace=LOG_KEYSPACE, table=LOG_TABLE):
         "keyspace": keyspace,
         "table": table,
         "replication": "{'class': 'SimpleStrategy', 'replication_factor': 1}",
-        "ttl_seconds": str(TTL_SECONDS),
+        "ttl_seconds": str(ttl_seconds),
         "window_hours": "6",
     }
     for k, v in values.items():

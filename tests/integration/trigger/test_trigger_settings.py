@@ -73,25 +73,43 @@ def test_invalid_settings_fail_tracked_writes(make_table, settings_file):
     plain.execute("INSERT INTO {t} (p, c, v) VALUES (1, 1, 'x')")
 
 
-def test_settings_file_in_triggers_directory(make_table, session, settings_file):
-    for stmt in render_ddl(keyspace="cesync_alt", table="log2"):
+@pytest.fixture
+def alt_log(session):
+    """A second log table, cesync_alt.log2, with a 1-hour default TTL; dropped afterwards."""
+    session.execute("DROP KEYSPACE IF EXISTS cesync_alt")
+    for stmt in render_ddl(keyspace="cesync_alt", table="log2", ttl_seconds=3600):
         session.execute(stmt)
-    t = make_table(KV)
-    settings_file("\n".join([
+    yield
+    session.execute("DROP KEYSPACE IF EXISTS cesync_alt")
+
+
+def test_settings_file_in_triggers_directory(make_table, session, alt_log, settings_file):
+    alt = ChangeLog(session, keyspace="cesync_alt", table="log2", bucket_ms=10_000, shards=3)
+    settings = [
         "cesync.changelog.keyspace=cesync_alt",
         "cesync.changelog.table=log2",
         "cesync.changelog.bucket_seconds=10",
         "cesync.changelog.shards=3",
-        "cesync.changelog.ttl_seconds=3600",
         "cesync.changelog.key_text=false",
-    ]) + "\n")
+    ]
+
+    def ttl_of(row):
+        return session.execute("SELECT TTL(kind) FROM cesync_alt.log2 WHERE bucket = %s AND "
+                               "shard = %s AND id = %s", (row.bucket, row.shard, row.id)).one()[0]
+
+    t = make_table(KV)
+    settings_file("\n".join(settings + ["cesync.changelog.ttl_seconds=1800"]) + "\n")
     t.execute("INSERT INTO {t} (p, c, v) VALUES (5, 1, 'x')")
-    alt = ChangeLog(session, keyspace="cesync_alt", table="log2", bucket_ms=10_000, shards=3)
     (row,) = wait_for(lambda: alt.rows(t.keyspace, t.name, t.since_ms), "entry in cesync_alt.log2")
     assert row.kind == "upsert" and row.key_text is None
     assert row.shard == expected_shard([(5).to_bytes(4, "big")], shards=3)
     assert int(row.bucket.timestamp() * 1000) % 10_000 == 0
-    ttl = session.execute("SELECT TTL(kind) FROM cesync_alt.log2 WHERE bucket = %s AND shard = %s "
-                          "AND id = %s", (row.bucket, row.shard, row.id)).one()[0]
-    assert 3500 < ttl <= 3600
+    assert 1700 < ttl_of(row) <= 1800  # the setting, not the table's default
     assert t.entries() == []  # nothing in the default log
+
+    # ttl_seconds=0: the log table's default_time_to_live applies.
+    t2 = make_table(KV)
+    settings_file("\n".join(settings + ["cesync.changelog.ttl_seconds=0"]) + "\n")
+    t2.execute("INSERT INTO {t} (p, c, v) VALUES (5, 1, 'x')")
+    (row,) = wait_for(lambda: alt.rows(t2.keyspace, t2.name, t2.since_ms), "entry in log2")
+    assert 3500 < ttl_of(row) <= 3600

@@ -65,6 +65,7 @@ final class ChangeLogEntries {
   private final TimeUUID firstId;
   private final long arrivalMicros;
   private final long nowInSec;
+  private final int entryTtl;
   private int count;
 
   private ChangeLogEntries(Settings settings, LogTable log, PartitionUpdate update,
@@ -88,6 +89,9 @@ final class ChangeLogEntries {
     firstId = TimeUUID.Generator.nextTimeUUID();
     arrivalMicros = firstId.unixMicros();
     nowInSec = FBUtilities.nowInSeconds();
+    // Internal writes do not get a table's default TTL applied, so apply it here when unset.
+    entryTtl = settings.ttlSeconds > 0 ? settings.ttlSeconds
+                                       : log.metadata.params.defaultTimeToLive;
     long bucketMicros = settings.bucketMillis * 1000L;
     long bucket = Math.floorDiv(arrivalMicros, bucketMicros) * settings.bucketMillis;
     int shard = (int) Math.floorMod(Keys.murmur3Token(table, update.partitionKey()),
@@ -198,7 +202,7 @@ final class ChangeLogEntries {
     // Each entry has its own timeuuid, from the coordinator's clock; the generator makes them
     // unique and increasing on this node.
     TimeUUID id = count++ == 0 ? firstId : TimeUUID.Generator.nextTimeUUID();
-    partition.add(log.row(id.toBytes(), values, arrivalMicros, settings.ttlSeconds, nowInSec));
+    partition.add(log.row(id.toBytes(), values, arrivalMicros, entryTtl, nowInSec));
   }
 
   private String keyText(ByteBuffer[] ck) {
