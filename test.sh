@@ -39,7 +39,7 @@ trap stop_started EXIT
 if has integration || has e2e; then
   step "cluster"
   ./scripts/cluster up
-  started=$(cat .cluster/last-started)
+  started=$(cat "${CESYNC_CLUSTER_DIR:-.cluster}/last-started")
   # shellcheck disable=SC2046
   export $(./scripts/cluster env)
 fi

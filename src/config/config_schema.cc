@@ -32,10 +32,9 @@ auto set(Path... path) {
   };
 }
 
-const std::vector<std::string_view> kConsistencies = {
-    "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"};
-
 std::vector<Field<Config>> makeConfigSchema() {
+  const std::vector<std::string_view> kConsistencies = {
+      "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"};
   using C = Config;
   using Cs = CassandraConfig;
   using S = SearchConfig;

@@ -34,7 +34,7 @@ using FieldValue = std::variant<std::string, std::vector<std::string>, bool, std
 template <typename Target>
 struct Field {
   std::string_view key;  // dotted path, e.g. "cassandra.tls.ca_file"
-  FieldType type;
+  FieldType type = FieldType::kString;
   std::string_view default_value;  // YAML text parsed like a value from the file
   std::string_view doc;
   std::vector<std::string_view> choices = {};  // kEnum only
