@@ -3,7 +3,7 @@ applied; settings from the triggers directory take effect on reload."""
 import os
 
 import pytest
-from cassandra import InvalidRequest
+from cassandra import InvalidRequest, Unavailable
 from cassandra.cluster import NoHostAvailable
 from cassandra.protocol import ServerError
 
@@ -113,3 +113,32 @@ def test_settings_file_in_triggers_directory(make_table, session, alt_log, setti
     t2.execute("INSERT INTO {t} (p, c, v) VALUES (5, 1, 'x')")
     (row,) = wait_for(lambda: alt.rows(t2.keyspace, t2.name, t2.since_ms), "entry in log2")
     assert 3500 < ttl_of(row) <= 3600
+
+
+@pytest.fixture
+def rf3_log(session):
+    """A log table whose keyspace wants 3 replicas, on a one-node cluster; dropped afterwards."""
+    session.execute("DROP KEYSPACE IF EXISTS cesync_rf3")
+    for stmt in render_ddl(keyspace="cesync_rf3", table="changelog"):
+        session.execute(stmt.replace("'replication_factor': 1", "'replication_factor': 3"))
+    yield
+    session.execute("DROP KEYSPACE IF EXISTS cesync_rf3")
+
+
+def test_failed_ahead_write_fails_the_lwt_or_counter_write(make_table, rf3_log, settings_file):
+    t = make_table(KV)
+    counters = make_table("p int, c int, n counter, PRIMARY KEY ((p), c)")
+    # LOCAL_QUORUM of 3 replicas needs 2 nodes; this cluster has 1.
+    settings_file("cesync.changelog.keyspace=cesync_rf3\n")
+    with pytest.raises((Unavailable, NoHostAvailable)) as err:
+        t.execute("INSERT INTO {t} (p, c, v) VALUES (1, 1, 'x') IF NOT EXISTS")
+    assert "LOCAL_QUORUM" in str(err.value)
+    with pytest.raises((Unavailable, NoHostAvailable)):
+        counters.execute("UPDATE {t} SET n = n + 1 WHERE p = 1 AND c = 1")
+    assert t.execute("SELECT * FROM {t} WHERE p = 1").all() == []
+    assert counters.execute("SELECT * FROM {t} WHERE p = 1").all() == []
+    # Ordinary writes carry their entries in the batch at the write's own consistency (ONE).
+    t.execute("INSERT INTO {t} (p, c, v) VALUES (2, 1, 'x')")
+    log = ChangeLog(t.session, keyspace="cesync_rf3")
+    rows = wait_for(lambda: log.rows(t.keyspace, t.name, t.since_ms), "entry in cesync_rf3")
+    assert [(r.kind, r.atomic) for r in rows] == [("upsert", True)]
