@@ -10,6 +10,7 @@
 #include "es/curl_transport.h"
 #include "es/es_stats.h"
 #include "es/index_admin.h"
+#include "es/retrying_transport.h"
 #include "es/search_scanner.h"
 #include "es/server_info.h"
 
@@ -19,6 +20,12 @@ namespace cesync::es {
 struct ClientOptions {
   TransportOptions transport;
   BulkWriterOptions bulk;
+  /// Resending of idempotent requests (detection, admin, searches) that got no answer or a
+  /// 429/502/503/504. Bulk items have their own retries (`bulk.backoff`).
+  BackoffPolicy request_retry{.initial = std::chrono::milliseconds(100),
+                              .max = std::chrono::milliseconds(5'000),
+                              .multiplier = 2.0,
+                              .max_retries = 5};
 };
 
 /// The search client in one object: a connection pool to one cluster, the engine's flavour and
@@ -37,7 +44,8 @@ class EsClient {
   /// Counters of everything this client did; readable from other threads.
   [[nodiscard]] const EsStats& stats() const { return stats_; }
   [[nodiscard]] IndexAdmin& admin() { return admin_; }
-  [[nodiscard]] HttpTransport& transport() { return *transport_; }
+  /// The client's transport (idempotent requests are retried).
+  [[nodiscard]] HttpTransport& transport() { return retrying_; }
 
   /// Writes one batch; see BulkWriter::write.
   [[nodiscard]] Result<BulkWriteResult> bulk(const BulkEncoder& batch) {
@@ -50,16 +58,17 @@ class EsClient {
   }
   /// A scan of one index in the engine's dialect; it must not outlive the client.
   [[nodiscard]] std::unique_ptr<SearchScanner> scan(ScanOptions options) {
-    return std::make_unique<SearchScanner>(*transport_, server_, std::move(options));
+    return std::make_unique<SearchScanner>(retrying_, server_, std::move(options));
   }
 
  private:
   EsClient(std::unique_ptr<EsStats> stats, std::unique_ptr<CurlTransport> transport,
-           ServerInfo server, const Clock& clock, BulkWriterOptions bulk);
+           ClientOptions options, const Clock& clock);
 
   std::unique_ptr<EsStats> stats_holder_;
   EsStats& stats_;
   std::unique_ptr<CurlTransport> transport_;
+  RetryingTransport retrying_;
   ServerInfo server_;
   IndexAdmin admin_;
   BulkWriter writer_;

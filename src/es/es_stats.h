@@ -12,6 +12,7 @@ struct EsStats {
 
   Counter http_requests{0};       // HTTP requests completed (any status)
   Counter http_errors{0};         // requests that got no HTTP answer (connect, timeout, ...)
+  Counter http_retries{0};        // idempotent requests sent again (RetryingTransport)
   Counter connections_opened{0};  // new TCP connections; low means keep-alive works
   Counter bytes_sent{0};          // request bodies before compression
   Counter bytes_sent_wire{0};     // request bodies as sent (after gzip)

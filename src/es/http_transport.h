@@ -28,6 +28,9 @@ struct HttpRequest {
   std::string_view content_type = "application/json";
   /// Whole-request deadline; zero means the transport's default.
   std::chrono::milliseconds timeout{0};
+  /// Sending it twice has the effect of sending it once, so a RetryingTransport may resend it
+  /// after no answer or a 429/502/503/504. Callers say so explicitly.
+  bool idempotent = false;
 };
 
 /// An HTTP answer of any status. Transport failures (no answer) are errors instead.

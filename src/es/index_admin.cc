@@ -46,7 +46,8 @@ Status IndexAdmin::create(std::string_view index, std::string_view body) {
 
 Result<bool> IndexAdmin::exists(std::string_view index) {
   const std::string path = "/" + encodePathSegment(index);
-  CESYNC_ASSIGN_OR_RETURN(response, transport_.send({.method = HttpMethod::kHead, .path = path}));
+  CESYNC_ASSIGN_OR_RETURN(
+      response, transport_.send({.method = HttpMethod::kHead, .path = path, .idempotent = true}));
   if (response.status == 200) {
     return true;
   }
@@ -58,14 +59,15 @@ Result<bool> IndexAdmin::exists(std::string_view index) {
 
 Result<std::string> IndexAdmin::getMapping(std::string_view index) {
   const std::string path = "/" + encodePathSegment(index) + "/_mapping";
-  auto response = transport_.send({.method = HttpMethod::kGet, .path = path});
+  auto response = transport_.send({.method = HttpMethod::kGet, .path = path, .idempotent = true});
   CESYNC_TRY(expectOk(response, "GET " + path));
   return std::move(response->body);
 }
 
 Status IndexAdmin::refresh(std::string_view index) {
   const std::string path = "/" + encodePathSegment(index) + "/_refresh";
-  return expectOk(transport_.send({.method = HttpMethod::kPost, .path = path}), "POST " + path);
+  return expectOk(transport_.send({.method = HttpMethod::kPost, .path = path, .idempotent = true}),
+                  "POST " + path);
 }
 
 Result<std::uint64_t> IndexAdmin::count(std::string_view index, std::string_view query_json) {
@@ -78,7 +80,8 @@ Result<std::uint64_t> IndexAdmin::count(std::string_view index, std::string_view
     w.rawValue(query_json);
     w.endObject();
   }
-  auto response = transport_.send({.method = HttpMethod::kPost, .path = path, .body = body});
+  auto response = transport_.send(
+      {.method = HttpMethod::kPost, .path = path, .body = body, .idempotent = true});
   CESYNC_TRY(expectOk(response, "POST " + path));
   PaddedJson json(response->body, response->body.capacity());
   simdjson::ondemand::parser parser;
@@ -93,7 +96,8 @@ Result<std::uint64_t> IndexAdmin::count(std::string_view index, std::string_view
 
 Status IndexAdmin::remove(std::string_view index) {
   const std::string path = "/" + encodePathSegment(index);
-  auto response = transport_.send({.method = HttpMethod::kDelete, .path = path});
+  auto response =
+      transport_.send({.method = HttpMethod::kDelete, .path = path, .idempotent = true});
   if (response && response->status == 404) {
     return {};
   }
@@ -103,7 +107,8 @@ Status IndexAdmin::remove(std::string_view index) {
 Status IndexAdmin::putSettings(std::string_view index, std::string_view settings_json) {
   const std::string path = "/" + encodePathSegment(index) + "/_settings";
   return expectOk(
-      transport_.send({.method = HttpMethod::kPut, .path = path, .body = settings_json}),
+      transport_.send(
+          {.method = HttpMethod::kPut, .path = path, .body = settings_json, .idempotent = true}),
       "PUT " + path);
 }
 

@@ -131,7 +131,8 @@ Status SearchScanner::openPit() {
       return fail(ErrorCode::kInvalidArgument, std::string(flavourName(server_.flavour)) + " " +
                                                    server_.version + " has no point-in-time API");
   }
-  CESYNC_ASSIGN_OR_RETURN(response, transport_.send({.method = HttpMethod::kPost, .path = path}));
+  CESYNC_ASSIGN_OR_RETURN(
+      response, transport_.send({.method = HttpMethod::kPost, .path = path, .idempotent = true}));
   if (response.status != 200) {
     return fail(httpError(response.status, response.body, "POST " + path));
   }
@@ -210,7 +211,9 @@ Result<bool> SearchScanner::nextPit(std::vector<SearchHit>& page) {
   w.endObject();
   w.endObject();
   CESYNC_ASSIGN_OR_RETURN(
-      response, transport_.send({.method = HttpMethod::kPost, .path = "/_search", .body = body}));
+      response,
+      transport_.send(
+          {.method = HttpMethod::kPost, .path = "/_search", .body = body, .idempotent = true}));
   if (response.status != 200) {
     return fail(httpError(response.status, response.body, "POST /_search (point in time)"));
   }
@@ -250,6 +253,8 @@ Result<bool> SearchScanner::nextScroll(std::vector<SearchHit>& page) {
     w.endObject();
     request.path =
         "/" + encodePathSegment(options_.index) + "/_search?scroll=" + options_.keep_alive;
+    // Opening twice only leaves a context to expire; a continuation resent would skip a page.
+    request.idempotent = true;
   } else {
     w.beginObject();
     w.key("scroll");
@@ -316,7 +321,9 @@ Status SearchScanner::close() {
   context_id_.clear();
   done_ = true;
   CESYNC_ASSIGN_OR_RETURN(
-      response, transport_.send({.method = HttpMethod::kDelete, .path = path, .body = body}));
+      response,
+      transport_.send(
+          {.method = HttpMethod::kDelete, .path = path, .body = body, .idempotent = true}));
   // 404: the context already expired, which is what closing wanted.
   if (response.status != 200 && response.status != 404) {
     return fail(httpError(response.status, response.body, "DELETE " + path));

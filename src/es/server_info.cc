@@ -117,13 +117,15 @@ Result<ServerInfo> parseServerInfo(std::string_view nodes_body, std::string_view
 Result<ServerInfo> detectServer(HttpTransport& transport) {
   CESYNC_ASSIGN_OR_RETURN(nodes,
                           transport.send({.method = HttpMethod::kGet,
-                                          .path = "/_nodes/_local?filter_path=nodes.*.version"}));
+                                          .path = "/_nodes/_local?filter_path=nodes.*.version",
+                                          .idempotent = true}));
   if (nodes.status != 200) {
     return fail(httpError(nodes.status, nodes.body, "GET /_nodes/_local"));
   }
   std::string root_body;
   if (nodes.elastic_product.empty()) {
-    CESYNC_ASSIGN_OR_RETURN(root, transport.send({.method = HttpMethod::kGet, .path = "/"}));
+    CESYNC_ASSIGN_OR_RETURN(
+        root, transport.send({.method = HttpMethod::kGet, .path = "/", .idempotent = true}));
     if (root.status == 200) {
       root_body = std::move(root.body);
     }
