@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChangeLogTrigger implements ITrigger {
   private static final Logger logger = LoggerFactory.getLogger(ChangeLogTrigger.class);
-  // The frames that matter are the 3rd to 5th from the top; a small batch keeps the walk cheap.
+  // TriggerExecutor.execute is the 4th frame from the top; a small first batch keeps the walk cheap.
   private static final StackWalker WALKER = StackWalker.getInstance(Collections.emptySet(), 6);
   private static final String EXECUTOR = "org.apache.cassandra.triggers.TriggerExecutor";
   private static final String SINGLE_PARTITION_EXECUTE =
