@@ -342,3 +342,26 @@ def test_truncate_is_not_logged(make_table):
     t.execute(f"INSERT INTO {{t}} (p, c, v) VALUES (2, 1, 'a') USING TIMESTAMP {TS}")
     got = t.wait_entries(2)
     assert [e["pk"] for e in got] == [[i32(1)], [i32(2)]]
+
+
+def test_mixed_batch_on_one_partition(make_table):
+    # One partition update holding every kind: its entries share one log partition and come in
+    # the documented order (partition delete, range deletes, static row, rows).
+    t = make_table("p int, a int, b int, s int static, v int, PRIMARY KEY ((p), a, b)")
+    t.execute("BEGIN UNLOGGED BATCH "
+              f"INSERT INTO {{t}} (p, a, b, v) VALUES (1, 9, 9, 1) USING TIMESTAMP {TS + 5}; "
+              f"DELETE FROM {{t}} USING TIMESTAMP {TS + 1} WHERE p = 1 AND a = 2 AND b > 3; "
+              f"UPDATE {{t}} USING TIMESTAMP {TS + 2} SET s = 1 WHERE p = 1; "
+              f"DELETE FROM {{t}} USING TIMESTAMP {TS + 3} WHERE p = 1 AND a = 1 AND b = 1; "
+              f"DELETE FROM {{t}} USING TIMESTAMP {TS} WHERE p = 1; "
+              "APPLY BATCH")
+    assert t.wait_entries(5) == [
+        entry("partition_delete", [i32(1)], ts=TS),
+        entry("range_delete", [i32(1)], ts=TS + 1, start=[i32(2), i32(3)], start_incl=False,
+              end=[i32(2)], end_incl=True),
+        entry("static_upsert", [i32(1)], ts=TS + 2),
+        entry("row_delete", [i32(1)], [i32(1), i32(1)], ts=TS + 3),
+        entry("upsert", [i32(1)], [i32(9), i32(9)], ts=TS + 5),
+    ]
+    rows = t.entries()
+    assert len({(r.bucket, r.shard) for r in rows}) == 1
