@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "es/json_util.h"
@@ -10,6 +11,7 @@ namespace cesync::es {
 namespace {
 
 constexpr std::string_view kNdjson = "application/x-ndjson";
+constexpr std::chrono::milliseconds kIdleCheck{1000};
 
 void bump(EsStats* stats, EsStats::Counter EsStats::*counter, std::uint64_t n = 1) {
   if (stats != nullptr) {
@@ -117,9 +119,13 @@ class BulkWriter::Run final : public RequestSource {
   }
 
   std::chrono::milliseconds nextReadyIn() override {
+    // With the window full only an answer frees a slot, and the transport wakes up for that.
+    if (in_flight_ >= w_.options_.max_in_flight) {
+      return kIdleCheck;
+    }
     const auto due = earliestDue();
     if (!due) {
-      return std::chrono::milliseconds(1000);
+      return kIdleCheck;
     }
     const auto now = w_.clock_.now();
     return *due > now ? std::chrono::ceil<std::chrono::milliseconds>(*due - now)
@@ -157,6 +163,7 @@ BulkWriter::BulkWriter(HttpTransport& transport, const Clock& clock, BulkWriterO
   if (!options_.sleep) {
     options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }
+  next_seed_ = options_.seed ? *options_.seed : std::random_device{}();
   if (options_.max_in_flight == 0) {
     options_.max_in_flight = 1;
   }
@@ -265,7 +272,7 @@ std::vector<Result<BulkWriteResult>> BulkWriter::writeAll(
   std::vector<BatchState> states;
   states.reserve(batches.size());
   for (const BulkEncoder* b : batches) {
-    BatchState& s = states.emplace_back(b, options_.backoff, options_.seed + seeds_used_++);
+    BatchState& s = states.emplace_back(b, options_.backoff, next_seed_++);
     const std::size_t n = b->items();
     s.result.items.resize(n, ItemResult{ItemOutcome::kRetry, 0, {}, "not sent"});
     s.pending.resize(n);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,7 +33,9 @@ struct BulkWriterOptions {
   std::string refresh;
   /// Sleeps between rounds; injected so tests need not wait. Default: the thread sleeps.
   std::function<void(std::chrono::milliseconds)> sleep;
-  std::uint64_t seed = 0x5eed;
+  /// Seed of the jitter; unset: random, so that writers in different processes never back
+  /// off in step. Tests set it.
+  std::optional<std::uint64_t> seed;
 };
 
 /// The final word on each item of a batch, in batch order.
@@ -82,7 +85,7 @@ class BulkWriter {
   BulkWriterOptions options_;
   EsStats* stats_;
   std::string path_;
-  std::uint64_t seeds_used_ = 0;
+  std::uint64_t next_seed_ = 0;
 };
 
 }  // namespace cesync::es

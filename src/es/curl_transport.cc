@@ -415,7 +415,11 @@ void CurlTransport::run(RequestSource& source) {
       completed = true;
     }
     if (!completed && !active.empty()) {
-      const auto wait = std::clamp<std::int64_t>(source.nextReadyIn().count(), 0, kPollMs);
+      // With every slot taken only an answer can make progress, and poll wakes up for it; asking
+      // the source then would turn a ready-but-waiting request into a busy loop.
+      const auto wait = active.size() >= options_.max_connections
+                            ? std::int64_t{kPollMs}
+                            : std::clamp<std::int64_t>(source.nextReadyIn().count(), 0, kPollMs);
       curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait), nullptr);
     }
   }

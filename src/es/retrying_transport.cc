@@ -1,12 +1,17 @@
 #include "es/retrying_transport.h"
 
+#include <random>
 #include <thread>
 
 namespace cesync::es {
 
 RetryingTransport::RetryingTransport(HttpTransport& inner, BackoffPolicy policy, EsStats* stats,
                                      Sleep sleep)
-    : inner_(inner), policy_(policy), stats_(stats), sleep_(std::move(sleep)) {
+    : inner_(inner),
+      policy_(policy),
+      stats_(stats),
+      sleep_(std::move(sleep)),
+      seed_(std::random_device{}()) {
   if (!sleep_) {
     sleep_ = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }

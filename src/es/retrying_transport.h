@@ -39,7 +39,7 @@ class RetryingTransport final : public HttpTransport {
   BackoffPolicy policy_;
   EsStats* stats_;
   Sleep sleep_;
-  std::uint64_t seed_ = 0x7e7;
+  std::uint64_t seed_;
 };
 
 }  // namespace cesync::es

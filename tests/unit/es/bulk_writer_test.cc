@@ -46,6 +46,7 @@ BulkEncoder batchOf(int n) {
 class BulkWriterTest : public ::testing::Test {
  protected:
   BulkWriter writer(BulkWriterOptions options = {}) {
+    options.seed = 42;
     options.sleep = [this](milliseconds d) {
       slept.push_back(d);
       clock.advance(d);
@@ -228,6 +229,50 @@ TEST_F(BulkWriterTest, SeveralBatchesShareTheInFlightWindow) {
   EXPECT_EQ(results[1]->ok, 2U);
   EXPECT_EQ(transport.rounds, 3) << "a+b, then c, then b's retry after its backoff";
   EXPECT_EQ(transport.paths.front(), "/_bulk?refresh=wait_for");
+}
+
+// A transport that holds two requests in flight and asks the source how soon it should look for
+// more, as the curl transport does while it waits for answers.
+class HoldingTransport final : public HttpTransport {
+ public:
+  Result<HttpResponse> send(const HttpRequest&) override { return reply(200, ""); }
+  std::vector<Result<HttpResponse>> sendAll(std::span<const HttpRequest>) override { return {}; }
+  void run(RequestSource& source) override {
+    std::vector<std::size_t> held;
+    std::size_t tag = 0;
+    while (held.size() < 2) {
+      if (!source.next(tag)) {
+        break;
+      }
+      held.push_back(tag);
+    }
+    ready_in_with_window_full = source.nextReadyIn();
+    for (std::size_t t : held) {
+      source.complete(t, reply(200, R"({"errors":false,"items":[{"index":{"status":201}}]})"));
+    }
+    while (source.next(tag)) {
+      source.complete(tag, reply(200, R"({"errors":false,"items":[{"index":{"status":201}}]})"));
+    }
+  }
+  std::chrono::milliseconds ready_in_with_window_full{-1};
+};
+
+TEST_F(BulkWriterTest, AFullWindowIsNotABusyWait) {
+  HoldingTransport holding;
+  BulkWriterOptions options;
+  options.max_in_flight = 2;
+  BulkWriter w(holding, clock, options, &stats);
+  const BulkEncoder a = batchOf(1);
+  const BulkEncoder b = batchOf(1);
+  const BulkEncoder c = batchOf(1);
+  const BulkEncoder* batches[] = {&a, &b, &c};
+  auto results = w.writeAll(batches);
+  for (auto& r : results) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->ok, 1U);
+  }
+  EXPECT_GE(holding.ready_in_with_window_full, milliseconds(100))
+      << "batch c is ready but has no slot: only an answer can help, so no reason to spin";
 }
 
 TEST_F(BulkWriterTest, EmptyBatchIsRefused) {
