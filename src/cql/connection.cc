@@ -1,7 +1,7 @@
 #include "cql/connection.h"
 
-// GCC 12 misreads asio's coroutine frame allocator (operator new/delete pair of
-// awaitable_frame_base) as mismatched; the pair is asio's own and matches.
+// GCC 12 pairs the class-specific operator new/delete of asio's coroutine frames
+// (awaitable_frame_base) wrongly and warns about a mismatch that is not there.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <asio/experimental/as_tuple.hpp>

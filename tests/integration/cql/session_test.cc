@@ -322,6 +322,30 @@ TEST_F(CqlSessionTest, LoggedAndUnloggedBatches) {
   }
 }
 
+TEST_F(CqlSessionTest, CountersAndCounterBatches) {
+  auto s = connectOrFail(localConfig());
+  ASSERT_TRUE(s);
+  const std::string t = table("counted");
+  ASSERT_TRUE(s->execute("CREATE TABLE " + t + " (k int PRIMARY KEY, n counter)"));
+  ASSERT_TRUE(s->waitForSchemaAgreement(std::chrono::seconds{30}));
+  auto add = s->prepare("UPDATE " + t + " SET n = n + ? WHERE k = ?");
+  ASSERT_TRUE(add.has_value());
+  ASSERT_TRUE(s->execute(Statement::of(*add, {Value::counter(5), Value::integer(1)})));
+  Batch b;
+  b.type = BatchType::kCounter;
+  b.statements.push_back(Statement::of(*add, {Value::bigint(-2), Value::integer(1)}));
+  b.statements.push_back(Statement::of(*add, {Value::bigint(10), Value::integer(2)}));
+  ASSERT_TRUE(s->execute(b));
+  auto r = s->execute("SELECT k, n FROM " + t);
+  ASSERT_TRUE(r.has_value());
+  std::map<std::int32_t, std::int64_t> got;
+  for (const auto row : r->rows) {
+    got[*row.get<std::int32_t>(0)] = *row.get<std::int64_t>(1);
+    EXPECT_EQ(row.value(1)->kind(), TypeKind::kCounter);
+  }
+  EXPECT_EQ(got, (std::map<std::int32_t, std::int64_t>{{1, 3}, {2, 10}}));
+}
+
 TEST_F(CqlSessionTest, ReprepareTransparentlyAfterTheTableIsAltered) {
   auto s = connectOrFail(localConfig());
   ASSERT_TRUE(s);
