@@ -34,6 +34,14 @@ struct BulkTarget {
   std::string_view routing{};
 };
 
+/// When a batch is full: the caller starts a new encoder once full() says so. An item is never
+/// split, so a batch ends at the first item that reaches a limit (it may exceed max_bytes by
+/// that one item).
+struct BatchLimits {
+  std::size_t max_bytes = std::size_t{5} << 20U;
+  std::size_t max_items = 10'000;
+};
+
 /// Encodes `_bulk` request bodies: for each item an action line and, for index items, a source
 /// line, appended to one NDJSON buffer with no intermediate copies. Pure: no I/O, no clock.
 ///
@@ -66,6 +74,10 @@ class BulkEncoder {
   /// Items encoded so far.
   [[nodiscard]] std::size_t items() const { return starts_.size(); }
   [[nodiscard]] bool empty() const { return starts_.empty(); }
+  /// True once the batch reached either limit.
+  [[nodiscard]] bool full(const BatchLimits& limits) const {
+    return bytes() >= limits.max_bytes || items() >= limits.max_items;
+  }
   /// The whole request body.
   [[nodiscard]] std::string_view body() const { return buffer_; }
   /// The NDJSON lines of item `i` (action and source), newline-terminated. Precondition: i <

@@ -65,9 +65,10 @@ TEST_P(BulkTest, HundredThousandDocsWithExternalVersions) {
   ASSERT_TRUE(admin_->create(index_, testing::kDocsIndex));
   constexpr int kDocs = 100'000;
   constexpr std::size_t kBatchBytes = 4U << 20U;
+  const BatchLimits limits{.max_bytes = kBatchBytes, .max_items = 50'000};
   std::vector<BulkEncoder> batches(1);
   for (int i = 0; i < kDocs; ++i) {
-    if (batches.back().bytes() >= kBatchBytes) {
+    if (batches.back().full(limits)) {
       batches.emplace_back();
     }
     addDoc(batches.back(), i, kBaseVersion + i, "v1");

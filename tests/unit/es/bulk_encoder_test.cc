@@ -83,6 +83,22 @@ TEST(BulkEncoderTest, ItemSlicesAndOps) {
   EXPECT_EQ(enc.bytes(), 0U);
 }
 
+TEST(BulkEncoderTest, FullByBytesOrItems) {
+  const BatchLimits limits{.max_bytes = 300, .max_items = 3};
+  BulkEncoder by_items;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(by_items.full(limits));
+    by_items.index({.index = "i", .id = std::to_string(i), .version = 1}, "{}");
+  }
+  EXPECT_TRUE(by_items.full(limits));
+  BulkEncoder by_bytes;
+  by_bytes.index({.index = "i", .id = "1", .version = 1}, std::string(150, ' ') + "{}");
+  EXPECT_FALSE(by_bytes.full(limits));
+  by_bytes.index({.index = "i", .id = "2", .version = 1}, "{}");
+  EXPECT_TRUE(by_bytes.full(limits));
+  EXPECT_EQ(by_bytes.items(), 2U);
+}
+
 TEST(BulkEncoderTest, VersionTypes) {
   BulkEncoder internal(VersionType::kInternal);
   internal.index({.index = "i", .id = "1", .version = 99}, "{}");
