@@ -69,6 +69,7 @@ class BulkWriter::Run final : public RequestSource {
       }
       s.in_flight = true;
       ++in_flight_;
+      bump(w_.stats_, &EsStats::bulk_in_flight);
       ++s.result.attempts;
       bump(w_.stats_, &EsStats::bulk_requests);
       tag = i;
@@ -84,6 +85,9 @@ class BulkWriter::Run final : public RequestSource {
     BatchState& s = states_[tag];
     s.in_flight = false;
     --in_flight_;
+    if (w_.stats_ != nullptr) {
+      --w_.stats_->bulk_in_flight;
+    }
     s.split = false;
     s.retry = false;
     w_.applyResponse(s, response);

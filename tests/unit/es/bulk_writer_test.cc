@@ -247,6 +247,9 @@ class HoldingTransport final : public HttpTransport {
       held.push_back(tag);
     }
     ready_in_with_window_full = source.nextReadyIn();
+    if (stats != nullptr) {
+      in_flight_seen = stats->bulk_in_flight.load();
+    }
     for (std::size_t t : held) {
       source.complete(t, reply(200, R"({"errors":false,"items":[{"index":{"status":201}}]})"));
     }
@@ -255,10 +258,13 @@ class HoldingTransport final : public HttpTransport {
     }
   }
   std::chrono::milliseconds ready_in_with_window_full{-1};
+  EsStats* stats = nullptr;
+  std::uint64_t in_flight_seen = 0;
 };
 
 TEST_F(BulkWriterTest, AFullWindowIsNotABusyWait) {
   HoldingTransport holding;
+  holding.stats = &stats;
   BulkWriterOptions options;
   options.max_in_flight = 2;
   BulkWriter w(holding, clock, options, &stats);
@@ -273,6 +279,8 @@ TEST_F(BulkWriterTest, AFullWindowIsNotABusyWait) {
   }
   EXPECT_GE(holding.ready_in_with_window_full, milliseconds(100))
       << "batch c is ready but has no slot: only an answer can help, so no reason to spin";
+  EXPECT_EQ(holding.in_flight_seen, 2U) << "the gauge shows the full window";
+  EXPECT_EQ(stats.bulk_in_flight.load(), 0U);
 }
 
 TEST_F(BulkWriterTest, EmptyBatchIsRefused) {
