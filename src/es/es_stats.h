@@ -27,9 +27,8 @@ struct EsStats {
   Counter bulk_items_rejected_429{0};  // of those, the ones answered 429 (overload)
   Counter bulk_items_dead_letter{0};
   Counter bulk_items_gave_up{0};  // retryable items left when the retry budget ran out
-  Counter bulk_batches_split{0};
-  Counter bulk_in_flight{0};  // gauge: _bulk requests in flight now (capped by max_in_flight)  //
-                              // 413 answers that made a batch be split
+  Counter bulk_batches_split{0};  // 413 answers that made a batch be split
+  Counter bulk_in_flight{0};      // gauge: _bulk requests in flight now (max: max_in_flight)
 };
 
 }  // namespace cesync::es
