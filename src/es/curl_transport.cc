@@ -178,6 +178,9 @@ Status CurlTransport::start(Transfer& t, const HttpRequest& request) {
   t.url = options_.base_url + request.path;
   curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  // HTTP/1.1 on purpose: one request per connection at a time is what max_connections counts,
+  // and the engines' HTTP layers are built for it.
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
