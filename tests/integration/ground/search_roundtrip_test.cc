@@ -1,46 +1,18 @@
 // Proves each local search engine is real: create an index, index a document, get it back, and
 // read the flavour the node reports about itself.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <string>
 
+#include "support/http.h"
 #include "support/servers.h"
 
 namespace cesync {
 namespace {
 
-struct Reply {
-  long status = 0;
-  std::string body;
-};
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-Reply http(const std::string& method, const std::string& url, const std::string& body = {}) {
-  Reply reply;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  if (!body.empty()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  }
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return reply;
-}
+using Reply = testing::HttpReply;
+using testing::http;
 
 class SearchRoundTripTest : public ::testing::TestWithParam<testing::SearchEndpoint> {};
 

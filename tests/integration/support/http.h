@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+
+namespace cesync::testing {
+
+/// A plain HTTP exchange for tests that check a search engine from the outside (libcurl, no
+/// cesync code in between).
+struct HttpReply {
+  long status = 0;  // 0: no answer
+  std::string body;
+};
+
+HttpReply http(const std::string& method, const std::string& url, const std::string& body = {},
+               const std::string& content_type = "application/json");
+
+}  // namespace cesync::testing
