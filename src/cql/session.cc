@@ -3,6 +3,7 @@
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 #include <atomic>
+#include <charconv>
 #include <future>
 #include <map>
 #include <thread>
@@ -22,12 +23,21 @@ namespace {
 constexpr std::chrono::milliseconds kMaintenanceInterval{1000};
 constexpr std::chrono::milliseconds kSchemaPollInterval{200};
 
-std::pair<std::string, std::uint16_t> splitHostPort(const std::string& s, std::uint16_t port) {
+// "host" or "host:port" (an IPv6 address without brackets is a host).
+Result<std::pair<std::string, std::uint16_t>> splitHostPort(const std::string& s,
+                                                            std::uint16_t port) {
   const auto colon = s.rfind(':');
   if (colon == std::string::npos || s.find(':') != colon) {
-    return {s, port};
+    return std::make_pair(s, port);
   }
-  return {s.substr(0, colon), static_cast<std::uint16_t>(std::stoi(s.substr(colon + 1)))};
+  std::uint16_t parsed = 0;
+  const char* begin = s.data() + colon + 1;
+  const char* end = s.data() + s.size();
+  const auto res = std::from_chars(begin, end, parsed);
+  if (res.ec != std::errc{} || res.ptr != end || parsed == 0) {
+    return fail(ErrorCode::kConfig, "bad port in contact point '" + s + "'");
+  }
+  return std::make_pair(s.substr(0, colon), parsed);
 }
 
 std::vector<std::string> textSet(const Row& row, std::size_t col) {
@@ -738,6 +748,11 @@ Result<std::unique_ptr<Session>> Session::connect(SessionConfig config) {
       }
     }
   }
+  std::vector<std::pair<std::string, std::uint16_t>> addresses;
+  for (const auto& cp : cfg.contact_points) {
+    CESYNC_ASSIGN_OR_RETURN(address, splitHostPort(cp, cfg.port));
+    addresses.push_back(std::move(address));
+  }
   // The thread holds a plain pointer: the Session owns the implementation and joins the thread
   // before letting go of it.
   SessionImpl* raw = impl.get();
@@ -746,8 +761,7 @@ Result<std::unique_ptr<Session>> Session::connect(SessionConfig config) {
   // Control connection: the first contact point that accepts.
   Error last = makeError(ErrorCode::kUnavailable, "no contact point reachable");
   std::shared_ptr<Connection> control;
-  for (const auto& cp : cfg.contact_points) {
-    const auto [host, port] = splitHostPort(cp, cfg.port);
+  for (const auto& [host, port] : addresses) {
     auto conn = impl->onIoThread<Result<std::shared_ptr<Connection>>>([impl, host = host,
                                                                        port = port](auto promise) {
       Connection::open(

@@ -529,6 +529,21 @@ INSTANTIATE_TEST_SUITE_P(Framings, CqlProtocolTest,
                                   (param_info.param.lz4 ? "Lz4" : "Plain");
                          });
 
+TEST(CqlErrorTest, ConfigurationMistakesAreErrorsNotExceptions) {
+  SessionConfig c = localConfig();
+  c.contact_points = {"127.0.0.1:notaport"};
+  const auto bad_port = Session::connect(c);
+  ASSERT_FALSE(bad_port.has_value());
+  EXPECT_EQ(bad_port.error().code, ErrorCode::kConfig);
+  c.contact_points = {"127.0.0.1:1"};  // nothing listens there
+  c.connect_timeout = std::chrono::milliseconds{2000};
+  const auto refused = Session::connect(c);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kIo) << refused.error().toString();
+  c.contact_points = {};
+  EXPECT_FALSE(Session::connect(c).has_value());
+}
+
 TEST(CqlErrorTest, ServerErrorsAreValuesWithTheServerMessage) {
   auto s = connectOrFail(localConfig());
   ASSERT_TRUE(s);
