@@ -416,6 +416,7 @@ void Connection::scheduleSweep() {
 
 void Connection::sweep() {
   const auto now = std::chrono::steady_clock::now();
+  std::size_t orphans = 0;
   for (std::size_t i = 0; i < pending_.size(); ++i) {
     auto& slot = pending_[i];
     // A timed-out stream stays reserved (callback gone) until its late answer arrives, so a
@@ -425,6 +426,16 @@ void Connection::sweep() {
       slot.callback = nullptr;
       cb(fail(ErrorCode::kTimeout, endpoint() + ": no answer within the request timeout"));
     }
+    orphans += slot.used && !slot.callback ? 1U : 0U;
+    if (!open_) {
+      return;  // a callback closed the connection
+    }
+  }
+  // A node that leaves half the stream ids unanswered is not coming back: start afresh.
+  if (orphans > pending_.size() / 2) {
+    close(makeError(ErrorCode::kTimeout,
+                    endpoint() + ": " + std::to_string(orphans) + " requests never answered"));
+    return;
   }
   if (!heartbeat_in_flight_ && now - last_read_ > config_.heartbeat_interval) {
     heartbeat_in_flight_ = true;
