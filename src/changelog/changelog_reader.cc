@@ -1,0 +1,179 @@
+#include "changelog/changelog_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace cesync::changelog {
+namespace {
+
+constexpr std::int64_t kUuidEpochOffset = 0x01B21DD213814000LL;
+
+// Entries of one large write share the bucket of the first, so an entry's id time can be a
+// little past its bucket's end: reads start this much before a cursor's bucket.
+constexpr std::int64_t kBucketStragglerMicros = 1'000'000;
+
+}  // namespace
+
+std::size_t ChangelogReader::IdHash::operator()(const cql::UuidBytes& id) const {
+  // The clock sequence and node bytes vary most between coordinators; the low time bytes
+  // between entries of one coordinator.
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::memcpy(&a, id.data(), 8);
+  std::memcpy(&b, id.data() + 8, 8);
+  return static_cast<std::size_t>(a * 0x9E3779B97F4A7C15ULL ^ b);
+}
+
+cql::UuidBytes ChangelogReader::minTimeuuid(std::int64_t micros) {
+  const auto ticks = static_cast<std::uint64_t>(micros * 10 + kUuidEpochOffset);
+  cql::UuidBytes u{};
+  u[0] = static_cast<std::uint8_t>(ticks >> 24);
+  u[1] = static_cast<std::uint8_t>(ticks >> 16);
+  u[2] = static_cast<std::uint8_t>(ticks >> 8);
+  u[3] = static_cast<std::uint8_t>(ticks);
+  u[4] = static_cast<std::uint8_t>(ticks >> 40);
+  u[5] = static_cast<std::uint8_t>(ticks >> 32);
+  u[6] = static_cast<std::uint8_t>(0x10 | ((ticks >> 56) & 0x0F));  // version 1
+  u[7] = static_cast<std::uint8_t>(ticks >> 48);
+  // Cassandra compares the clock-sequence/node half as signed bytes; 0x80 is the smallest.
+  for (std::size_t i = 8; i < 16; ++i) {
+    u[i] = 0x80;
+  }
+  return u;
+}
+
+ChangelogReader::ChangelogReader(cql::Session& session, ReaderOptions options, const Clock& clock)
+    : session_(session), options_(std::move(options)), clock_(clock) {
+  resume(clock_.wallMicros() -
+         std::chrono::duration_cast<std::chrono::microseconds>(options_.confidence_window).count());
+}
+
+void ChangelogReader::resume(std::int64_t position_micros) {
+  cursors_.assign(static_cast<std::size_t>(options_.shards), position_micros);
+  safe_micros_ = position_micros;
+  last_sweep_micros_ = clock_.wallMicros();
+  seen_.clear();
+  behind_ = false;
+}
+
+std::int64_t ChangelogReader::bucketOf(std::int64_t micros) const {
+  const std::int64_t width =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.bucket_width).count();
+  const std::int64_t floored = micros / width * width;
+  return floored > micros ? floored - width : floored;
+}
+
+Status ChangelogReader::prepare() {
+  if (forward_) {
+    return {};
+  }
+  const std::string base = "SELECT " + std::string(kEntryColumns) + " FROM " + options_.keyspace +
+                           "." + options_.table + " WHERE bucket = ? AND shard = ? AND id > ?";
+  CESYNC_ASSIGN_OR_RETURN(forward, session_.prepare(base));
+  CESYNC_ASSIGN_OR_RETURN(bounded, session_.prepare(base + " AND id <= ?"));
+  forward_ = forward;
+  bounded_ = bounded;
+  return {};
+}
+
+Status ChangelogReader::readShard(std::int32_t shard, std::int64_t from_micros,
+                                  std::int64_t to_micros, const cql::UuidBytes* until,
+                                  std::size_t budget, std::vector<ChangelogEntry>& out,
+                                  bool& budget_hit, std::int64_t& last_micros) {
+  const std::int64_t width =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.bucket_width).count();
+  const cql::UuidBytes after = minTimeuuid(from_micros);
+  for (std::int64_t bucket = bucketOf(from_micros - kBucketStragglerMicros);
+       bucket <= bucketOf(to_micros); bucket += width) {
+    std::vector<cql::Value> values{cql::Value::timestamp(bucket / 1000), cql::Value::integer(shard),
+                                   cql::Value::timeuuid(after)};
+    if (until != nullptr) {
+      values.push_back(cql::Value::timeuuid(*until));
+    }
+    cql::Statement statement = cql::Statement::of(until != nullptr ? bounded_ : forward_, values);
+    statement.page_size = options_.page_size;
+    statement.consistency = options_.consistency;
+    statement.idempotent = true;
+    cql::Pager pager = session_.pages(statement);
+    while (true) {
+      CESYNC_ASSIGN_OR_RETURN(page, pager.next());
+      if (!page) {
+        break;
+      }
+      for (const auto row : page->rows) {
+        CESYNC_ASSIGN_OR_RETURN(entry, parseEntry(row));
+        last_micros = std::max(last_micros, entry.id_micros);
+        if (seen_.insert(entry.id).second) {
+          out.push_back(std::move(entry));
+          if (out.size() >= budget) {
+            budget_hit = true;
+            return {};
+          }
+        }
+      }
+    }
+  }
+  return {};
+}
+
+Status ChangelogReader::sweep(std::int64_t now_micros, std::vector<ChangelogEntry>& out) {
+  const std::int64_t window =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.confidence_window).count();
+  std::int64_t lowest_cursor = now_micros;
+  for (std::int32_t shard = 0; shard < options_.shards; ++shard) {
+    const std::int64_t cursor = cursors_[static_cast<std::size_t>(shard)];
+    // Up to the forward cursor; later entries are the forward reads' business.
+    const cql::UuidBytes until = minTimeuuid(cursor);
+    bool unused = false;
+    std::int64_t last = 0;
+    CESYNC_TRY(readShard(shard, safe_micros_, cursor, &until,
+                         std::numeric_limits<std::size_t>::max(), out, unused, last));
+    lowest_cursor = std::min(lowest_cursor, cursor);
+  }
+  // Everything older than the window had appeared when the sweep began, and everything up to
+  // each shard's cursor has been read: below both, nothing new can come.
+  const std::int64_t safe = std::min(now_micros - window, lowest_cursor);
+  if (safe > safe_micros_) {
+    safe_micros_ = safe;
+    std::erase_if(seen_,
+                  [this](const cql::UuidBytes& id) { return timeuuidMicros(id) < safe_micros_; });
+  }
+  last_sweep_micros_ = now_micros;
+  return {};
+}
+
+Result<std::vector<ChangelogEntry>> ChangelogReader::poll() {
+  CESYNC_TRY(prepare());
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  const std::int64_t now = clock_.wallMicros();
+  // Coordinators' clocks may run ahead of ours: read buckets up to a window past our now.
+  const std::int64_t horizon =
+      now + duration_cast<microseconds>(options_.confidence_window).count();
+  const std::int64_t settled = now - duration_cast<microseconds>(options_.settle_time).count();
+  std::vector<ChangelogEntry> out;
+  std::vector<std::int64_t> cursors = cursors_;
+  behind_ = false;
+  // Each shard gets an equal share of the budget, so that one shard's backlog cannot hold the
+  // others back.
+  const std::size_t share = std::max<std::size_t>(
+      1, options_.max_entries_per_poll / static_cast<std::size_t>(options_.shards));
+  for (std::int32_t shard = 0; shard < options_.shards; ++shard) {
+    auto& cursor = cursors[static_cast<std::size_t>(shard)];
+    std::int64_t last = cursor;
+    bool cut = false;
+    CESYNC_TRY(readShard(shard, cursor, horizon, nullptr, out.size() + share, out, cut, last));
+    // Caught up: the next read starts `settle_time` back, so that entries still being applied
+    // are found by the next poll. Cut short by the budget: it resumes at the last entry read.
+    cursor = cut ? std::max(cursor, last) : std::max(cursor, settled);
+    behind_ = behind_ || cut;
+  }
+  cursors_ = std::move(cursors);
+  if (now - last_sweep_micros_ >= duration_cast<microseconds>(options_.sweep_interval).count()) {
+    CESYNC_TRY(sweep(now, out));
+  }
+  return out;
+}
+
+}  // namespace cesync::changelog
