@@ -44,7 +44,13 @@ struct SearchConfig {
 struct ChangelogConfig {
   std::string keyspace;
   std::string table;
+  std::string replication;
+  std::chrono::milliseconds ttl{};
+  std::uint32_t shards = 0;
+  std::chrono::milliseconds bucket_width{};
   std::chrono::milliseconds confidence_window{};
+  std::chrono::milliseconds sweep_interval{};
+  std::chrono::milliseconds settle_time{};
   std::chrono::milliseconds poll_interval{};
 };
 
