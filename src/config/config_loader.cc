@@ -375,6 +375,14 @@ void validate(const Config& c, const YAML::Node& root, Problems& problems) {
   if (c.search.bulk_max_in_flight == 0 || c.cassandra.max_in_flight == 0) {
     problems.add(YAML::Mark::null_mark(), "max_in_flight", "must be at least 1");
   }
+  if (c.changelog.shards == 0 || c.changelog.bucket_width < std::chrono::seconds(1)) {
+    problems.add(markOf("changelog", "shards"), "changelog.shards",
+                 "shards must be at least 1 and bucket_width at least 1s");
+  }
+  if (c.changelog.settle_time > c.changelog.confidence_window) {
+    problems.add(markOf("changelog", "settle_time"), "changelog.settle_time",
+                 "must not exceed changelog.confidence_window");
+  }
   if (c.state.path.empty()) {
     problems.add(markOf("state", "path"), "state.path", "must name a file");
   }

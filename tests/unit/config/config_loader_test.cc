@@ -164,6 +164,18 @@ TEST(ConfigLoaderTest, UrlsMustBeHttp) {
               HasSubstr("cesync.yaml:2:9: key 'search.urls': 'localhost:9200' must start with"));
 }
 
+TEST(ConfigLoaderTest, ChangelogTimingsMustFit) {
+  auto c = parse("changelog: {settle_time: 20s, confidence_window: 10s}\ntables:\n  - table: a.b\n");
+  ASSERT_FALSE(c);
+  EXPECT_THAT(c.error().message,
+              HasSubstr("cesync.yaml:1:26: key 'changelog.settle_time': must not exceed"));
+  auto ok = parse("tables:\n  - table: a.b\n");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->changelog.shards, 8U);
+  EXPECT_EQ(ok->changelog.bucket_width, std::chrono::seconds(60));
+  EXPECT_EQ(ok->changelog.ttl, std::chrono::hours(24 * 7));
+}
+
 TEST(ConfigLoaderTest, DurationsAndSizes) {
   auto c = parse(
       "changelog: {confidence_window: 2m, poll_interval: 50ms}\n"
