@@ -165,7 +165,8 @@ TEST(ConfigLoaderTest, UrlsMustBeHttp) {
 }
 
 TEST(ConfigLoaderTest, ChangelogTimingsMustFit) {
-  auto c = parse("changelog: {settle_time: 20s, confidence_window: 10s}\ntables:\n  - table: a.b\n");
+  auto c =
+      parse("changelog: {settle_time: 20s, confidence_window: 10s}\ntables:\n  - table: a.b\n");
   ASSERT_FALSE(c);
   EXPECT_THAT(c.error().message,
               HasSubstr("cesync.yaml:1:26: key 'changelog.settle_time': must not exceed"));
