@@ -7,6 +7,9 @@
 namespace cesync::es {
 namespace {
 
+// The engines' default index.max_result_window: no page may be larger.
+constexpr std::size_t kMaxPageSize = 10'000;
+
 Status readString(simdjson::ondemand::value v, std::string& out) {
   std::string_view text;
   if (v.get_string().get(text) != simdjson::SUCCESS) {
@@ -154,6 +157,11 @@ Result<bool> SearchScanner::next(std::vector<SearchHit>& page) {
   page.clear();
   if (done_) {
     return false;
+  }
+  if (options_.page_size == 0 || options_.page_size > kMaxPageSize) {
+    return fail(ErrorCode::kInvalidArgument, "scan page size " +
+                                                 std::to_string(options_.page_size) +
+                                                 " is not in 1.." + std::to_string(kMaxPageSize));
   }
   if (mode_ == ScanMode::kAuto) {
     mode_ = dialect_ == PitDialect::kNone ? ScanMode::kScroll : ScanMode::kPointInTime;

@@ -28,6 +28,7 @@ struct ScanOptions {
   /// Start after this sort position (a JSON array from a previous hit's `sort`); empty: from the
   /// start. Point-in-time scans only.
   std::string search_after;
+  /// Hits per page, 1..10000 (the engines' default max_result_window).
   std::size_t page_size = 1000;
   /// How long the engine keeps the PIT or scroll context between pages.
   std::string keep_alive = "1m";

@@ -155,6 +155,20 @@ TEST(SearchScannerTest, ForcedPitOnAnEngineWithoutOneIsAnError) {
   EXPECT_TRUE(transport.paths.empty());
 }
 
+TEST(SearchScannerTest, PageSizeIsBounded) {
+  ScriptedTransport transport;
+  for (std::size_t size : {std::size_t{0}, std::size_t{10'001}}) {
+    auto o = options();
+    o.page_size = size;
+    SearchScanner scan(transport, server(Flavour::kOpenSearch, 2, 19), o);
+    std::vector<SearchHit> hits;
+    auto more = scan.next(hits);
+    ASSERT_FALSE(more);
+    EXPECT_EQ(more.error().code, ErrorCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(transport.paths.empty());
+}
+
 TEST(SearchScannerTest, ExpiredPitIsNotFound) {
   ScriptedTransport transport;
   transport.then([](std::string_view) { return reply(200, R"({"id":"p"})"); });
