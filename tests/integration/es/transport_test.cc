@@ -106,6 +106,22 @@ TEST_P(EsTest, ASlowRequestDoesNotHoldUpTheOthers) {
   EXPECT_LE(stats_.connections_opened.load(), 4U);
 }
 
+TEST_P(EsTest, SlowAnswersTimeOut) {
+  const auto started = std::chrono::steady_clock::now();
+  auto response = transport_->send({.method = HttpMethod::kGet,
+                                    .path = "/_cluster/health?wait_for_nodes=9&timeout=5s",
+                                    .timeout = std::chrono::milliseconds(300)});
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(response) << "the engine waits 5s, the request only 300ms";
+  EXPECT_EQ(response.error().code, ErrorCode::kTimeout) << response.error().toString();
+  EXPECT_TRUE(isTransient(response.error().code));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  // The transport is still usable afterwards.
+  auto next = transport_->send({.method = HttpMethod::kGet, .path = "/_cluster/health"});
+  ASSERT_TRUE(next) << next.error().toString();
+  EXPECT_EQ(next->status, 200);
+}
+
 TEST_P(EsTest, GzipRequestBodiesAreAccepted) {
   ASSERT_TRUE(admin_->create(index_, testing::kDocsIndex));
   EsStats gz_stats;
