@@ -145,6 +145,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
   std::size_t round_robin = 0;
   std::function<void(const Event&)> event_handler;
   ProtocolVersion version = ProtocolVersion::kV5;
+  std::string local_dc;  // requests stay in this datacenter while it has nodes up
 
   // Any thread.
   std::mutex prepared_mu;
@@ -362,6 +363,10 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
                      h.datacenter = textOr(row, rows.columnIndex("data_center"));
                      h.rack = textOr(row, rows.columnIndex("rack"));
                      h.tokens = textSet(row, *rows.columnIndex("tokens"));
+                     if (self->local_dc.empty()) {
+                       // Without a configured datacenter, the contact point's is the local one.
+                       self->local_dc = h.datacenter;
+                     }
                      const std::string partitioner = textOr(row, rows.columnIndex("partitioner"));
                      if (partitioner.find("Murmur3Partitioner") == std::string::npos) {
                        self->config.token_aware = false;
@@ -444,14 +449,23 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
         owner = token_map.ownerOf(util::murmur3Token(TokenMap::routingKey(parts)));
       }
     }
-    if (owner) {
-      plan.push_back(*owner);
+    const auto local = [this](std::size_t h) {
+      return local_dc.empty() || pools[h].info.datacenter == local_dc;
+    };
+    // pools.size() stands for "no owner first".
+    std::size_t first = pools.size();
+    if (owner && *owner < pools.size() && local(*owner)) {
+      first = *owner;
+      plan.push_back(first);
     }
+    // Local-datacenter nodes round robin, then the others as a last resort.
     const std::size_t start_at = round_robin++;
-    for (std::size_t i = 0; i < pools.size(); ++i) {
-      const std::size_t h = (start_at + i) % pools.size();
-      if (!owner || h != *owner) {
-        plan.push_back(h);
+    for (const bool want_local : {true, false}) {
+      for (std::size_t i = 0; i < pools.size(); ++i) {
+        const std::size_t h = (start_at + i) % pools.size();
+        if (local(h) == want_local && h != first) {
+          plan.push_back(h);
+        }
       }
     }
     return plan;
@@ -726,6 +740,7 @@ Result<std::unique_ptr<Session>> Session::connect(SessionConfig config) {
   }
   auto impl = std::make_shared<SessionImpl>(std::move(config));
   auto& cfg = impl->config;
+  impl->local_dc = cfg.local_datacenter;
   if (cfg.tls.enabled) {
     asio::error_code ec;
     if (!cfg.tls.ca_file.empty()) {

@@ -40,6 +40,9 @@ struct SessionConfig {
   int max_retries = 3;
   /// Route statements with a known partition key to a node that owns it.
   bool token_aware = true;
+  /// Datacenter whose nodes serve requests; others are used only when none of these answers.
+  /// Empty: the datacenter of the first contact point that accepts.
+  std::string local_datacenter;
   /// Find the other nodes through system.peers_v2 (off: use the contact points only).
   bool discover_peers = true;
 };

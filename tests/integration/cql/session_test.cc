@@ -529,6 +529,21 @@ INSTANTIATE_TEST_SUITE_P(Framings, CqlProtocolTest,
                                   (param_info.param.lz4 ? "Lz4" : "Plain");
                          });
 
+TEST(CqlRoutingTest, RemoteDatacentersServeWhenTheLocalOneHasNoNodes) {
+  auto local = connectOrFail(localConfig());
+  ASSERT_TRUE(local);
+  const auto hosts = local->hosts();
+  ASSERT_FALSE(hosts.empty());
+  EXPECT_FALSE(hosts[0].datacenter.empty());
+  SessionConfig c = localConfig();
+  c.local_datacenter = "no-such-dc";
+  auto remote = connectOrFail(c);
+  ASSERT_TRUE(remote);
+  auto r = remote->execute("SELECT data_center FROM system.local");
+  ASSERT_TRUE(r.has_value()) << r.error().toString();
+  EXPECT_EQ(*r->rows[0].get<std::string>(0), hosts[0].datacenter);
+}
+
 TEST(CqlErrorTest, ConfigurationMistakesAreErrorsNotExceptions) {
   SessionConfig c = localConfig();
   c.contact_points = {"127.0.0.1:notaport"};
