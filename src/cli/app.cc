@@ -6,6 +6,9 @@
 
 #include "cli/version.h"
 #include "config/config_loader.h"
+#include "sync/endpoints.h"
+#include "sync/mapping.h"
+#include "sync/setup.h"
 
 namespace cesync::cli {
 namespace {
@@ -14,8 +17,38 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitError = 2;
 
+int printError(const std::string& what) {
+  std::cerr << "cesync: " << what << "\n";
+  return kExitError;
+}
+
+Result<config::Config> loadConfig(const std::string& path) {
+  return config::loadConfigFile(path, config::processEnv());
+}
+
+// Both sides, connected as the configuration says.
+struct Sides {
+  std::unique_ptr<cql::Session> cassandra;
+  std::unique_ptr<es::EsClient> search;
+};
+
+Result<Sides> connectSides(const config::Config& config, const Clock& clock) {
+  CESYNC_ASSIGN_OR_RETURN(session_config, sync::cassandraSessionConfig(config));
+  auto session = cql::Session::connect(session_config);
+  if (!session) {
+    return fail(session.error().code, "cannot connect to Cassandra (cassandra.contact_points): " +
+                                          session.error().message);
+  }
+  auto search = es::EsClient::connect(sync::searchClientOptions(config), clock);
+  if (!search) {
+    return fail(search.error().code,
+                "cannot reach the search engine (search.urls): " + search.error().message);
+  }
+  return Sides{std::move(*session), std::move(*search)};
+}
+
 int configCheck(const std::string& path) {
-  auto config = config::loadConfigFile(path, config::processEnv());
+  auto config = loadConfig(path);
   if (!config) {
     std::cerr << config.error().message << "\n";
     return kExitError;
@@ -29,6 +62,51 @@ int configCheck(const std::string& path) {
   return kExitOk;
 }
 
+int setup(const std::string& path) {
+  auto config = loadConfig(path);
+  if (!config) {
+    std::cerr << config.error().message << "\n";
+    return kExitError;
+  }
+  SystemClock clock;
+  auto sides = connectSides(*config, clock);
+  if (!sides) {
+    return printError(sides.error().message);
+  }
+  auto done = sync::runSetup(*config, *sides->cassandra, *sides->search, std::cout);
+  sides->cassandra->stop();
+  if (!done) {
+    return printError("setup failed: " + done.error().message);
+  }
+  std::cout << "setup complete\n";
+  return kExitOk;
+}
+
+int mapping(const std::string& path, const std::string& table_name) {
+  auto config = loadConfig(path);
+  if (!config) {
+    std::cerr << config.error().message << "\n";
+    return kExitError;
+  }
+  const auto dot = table_name.find('.');
+  if (dot == std::string::npos) {
+    return printError("--table: expected keyspace.table, got '" + table_name + "'");
+  }
+  SystemClock clock;
+  auto sides = connectSides(*config, clock);
+  if (!sides) {
+    return printError(sides.error().message);
+  }
+  auto schema = sync::loadTableSchema(*sides->cassandra, table_name.substr(0, dot),
+                                      table_name.substr(dot + 1));
+  sides->cassandra->stop();
+  if (!schema) {
+    return printError(schema.error().message);
+  }
+  std::cout << sync::indexBody(*schema, sides->search->server()) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int runApp(int argc, char** argv) {
@@ -37,10 +115,22 @@ int runApp(int argc, char** argv) {
       "incrementally and in both directions."};
   app.set_version_flag("--version", std::string("cesync ") + kVersion);
   app.require_subcommand(0, 1);
+  std::string config_path;
+
+  auto* setup_cmd = app.add_subcommand(
+      "setup",
+      "Create the change-log table, install the trigger on the configured tables and create "
+      "missing indices (idempotent)");
+  setup_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
+
+  std::string table;
+  auto* mapping_cmd = app.add_subcommand(
+      "mapping", "Print the index settings and mapping derived from a table's CQL schema");
+  mapping_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
+  mapping_cmd->add_option("--table,-t", table, "The table, as keyspace.table")->required();
 
   auto* config_cmd = app.add_subcommand("config", "Check a configuration file or print defaults");
   config_cmd->require_subcommand(1);
-  std::string config_path;
   auto* check = config_cmd->add_subcommand(
       "check", "Validate a configuration file; errors name the key, line and column");
   check->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
@@ -53,6 +143,12 @@ int runApp(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (setup_cmd->parsed()) {
+    return setup(config_path);
+  }
+  if (mapping_cmd->parsed()) {
+    return mapping(config_path, table);
   }
   if (check->parsed()) {
     return configCheck(config_path);

@@ -1,0 +1,70 @@
+#include "sync/setup.h"
+
+#include <algorithm>
+
+#include "changelog/changelog_schema.h"
+#include "sync/endpoints.h"
+#include "sync/mapping.h"
+
+namespace cesync::sync {
+
+std::string indexBody(const TableSchema& schema, const es::ServerInfo& server) {
+  const std::string mapping =
+      deriveMapping(schema.columns, {server, schema.primaryKey(), kTokenField});
+  return R"({"settings":{"index":{"number_of_shards":1,"number_of_replicas":1}},"mappings":)" +
+         mapping + "}";
+}
+
+Status runSetup(const config::Config& config, cql::Session& session, es::EsClient& search,
+                std::ostream& report) {
+  changelog::ChangelogSchema log;
+  log.keyspace = config.changelog.keyspace;
+  log.table = config.changelog.table;
+  log.replication = config.changelog.replication;
+  log.ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(config.changelog.ttl).count();
+  // About 28 compaction windows per TTL, the usual TimeWindowCompactionStrategy target.
+  log.window_hours = std::max<std::int64_t>(1, log.ttl_seconds / 3600 / 28);
+  for (const auto& statement : changelog::changelogDdl(log)) {
+    auto r = session.execute(statement);
+    if (!r) {
+      return fail(r.error().code, "creating the change log " + log.keyspace + "." + log.table +
+                                      ": " + r.error().message);
+    }
+  }
+  CESYNC_TRY(session.waitForSchemaAgreement(std::chrono::seconds(60)));
+  report << "change log " << log.keyspace << "." << log.table << ": ready\n";
+
+  for (const auto& table : config.tables) {
+    auto schema = loadTableSchema(session, table.keyspace, table.table);
+    if (!schema) {
+      return fail(schema.error().code, "tables: " + table.qualifiedName() + " (line " +
+                                           std::to_string(table.line) +
+                                           "): " + schema.error().message);
+    }
+    if (table.direction != config::Direction::kToCassandra) {
+      auto r = session.execute("CREATE TRIGGER IF NOT EXISTS cesync ON \"" + table.keyspace +
+                               "\".\"" + table.table + "\" USING '" + kTriggerClass + "'");
+      if (!r) {
+        return fail(r.error().code, "installing the trigger on " + table.qualifiedName() + ": " +
+                                        r.error().message +
+                                        " (is the trigger jar in every node's triggers "
+                                        "directory, and is the user a superuser?)");
+      }
+      report << "table " << table.qualifiedName() << ": trigger installed\n";
+    }
+    CESYNC_ASSIGN_OR_RETURN(exists, search.admin().exists(table.index));
+    if (exists) {
+      report << "index " << table.index << ": exists, left as it is\n";
+      continue;
+    }
+    auto created = search.admin().create(table.index, indexBody(*schema, search.server()));
+    if (!created) {
+      return fail(created.error().code,
+                  "creating index " + table.index + ": " + created.error().message);
+    }
+    report << "index " << table.index << ": created\n";
+  }
+  return {};
+}
+
+}  // namespace cesync::sync
