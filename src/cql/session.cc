@@ -146,6 +146,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
   std::function<void(const Event&)> event_handler;
   ProtocolVersion version = ProtocolVersion::kV5;
   std::string local_dc;  // requests stay in this datacenter while it has nodes up
+  std::shared_ptr<std::promise<void>> pools_ready;  // set while connect() waits for the pools
 
   // Any thread.
   std::mutex prepared_mu;
@@ -233,6 +234,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
                          pool.next_attempt =
                              std::chrono::steady_clock::now() + *pool.backoff->next();
                          self->publishHosts();
+                         self->checkPoolsReady();
                          return;
                        }
                        pool.backoff->reset();
@@ -240,7 +242,22 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
                        self->version = (*r)->version();
                        pool.conns.push_back(*r);
                        self->publishHosts();
+                       self->checkPoolsReady();
                      });
+  }
+
+  // Fulfils pools_ready once no pool has a connection attempt under way.
+  void checkPoolsReady() {
+    if (!pools_ready) {
+      return;
+    }
+    for (const auto& p : pools) {
+      if (p.connecting > 0) {
+        return;
+      }
+    }
+    pools_ready->set_value();
+    pools_ready.reset();
   }
 
   void scheduleMaintenance() {
@@ -808,23 +825,14 @@ Result<std::unique_ptr<Session>> Session::connect(SessionConfig config) {
       promise->set_value(0);
     });
   }
-  // Wait (bounded) for the first pooled connection so the first request has somewhere to go.
-  const auto deadline = std::chrono::steady_clock::now() + cfg.connect_timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::size_t open = impl->onIoThread<std::size_t>([impl](auto promise) {
-      std::size_t n = 0;
-      bool pending = false;
-      for (const auto& p : impl->pools) {
-        n += p.conns.size();
-        pending = pending || p.connecting > 0;
-      }
-      promise->set_value(pending ? 0 : n + 1);
-    });
-    if (open > 0) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
+  // Wait (bounded) until the first connection attempt of every pool has finished, so the first
+  // request has somewhere to go.
+  auto ready = impl->onIoThread<std::shared_ptr<std::promise<void>>>([impl](auto promise) {
+    impl->pools_ready = std::make_shared<std::promise<void>>();
+    promise->set_value(impl->pools_ready);
+    impl->checkPoolsReady();
+  });
+  (void)ready->get_future().wait_for(cfg.connect_timeout);
   asio::post(impl->io, [impl] { impl->scheduleMaintenance(); });
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
