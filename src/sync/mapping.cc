@@ -11,45 +11,26 @@ using cql::CqlType;
 using cql::TypeKind;
 using util::JsonWriter;
 
+// Types whose JSON is a single value (collections, tuples, UDTs and vectors have parameters; a
+// duration becomes an object).
 bool isScalar(const CqlType& t) {
-  switch (t.kind) {
-    case TypeKind::kList:
-    case TypeKind::kSet:
-    case TypeKind::kMap:
-    case TypeKind::kTuple:
-    case TypeKind::kUdt:
-    case TypeKind::kVector:
-    case TypeKind::kDuration:
-      return false;
-    case TypeKind::kCustom:
-    case TypeKind::kAscii:
-    case TypeKind::kBigint:
-    case TypeKind::kBlob:
-    case TypeKind::kBoolean:
-    case TypeKind::kCounter:
-    case TypeKind::kDecimal:
-    case TypeKind::kDouble:
-    case TypeKind::kFloat:
-    case TypeKind::kInt:
-    case TypeKind::kTimestamp:
-    case TypeKind::kUuid:
-    case TypeKind::kVarchar:
-    case TypeKind::kVarint:
-    case TypeKind::kTimeuuid:
-    case TypeKind::kInet:
-    case TypeKind::kDate:
-    case TypeKind::kTime:
-    case TypeKind::kSmallint:
-    case TypeKind::kTinyint:
-      return true;
-  }
-  return true;
+  return t.params.empty() && t.kind != TypeKind::kDuration;
 }
 
 void typeOnly(JsonWriter& w, const char* type) {
   w.beginObject();
   w.key("type");
   w.value(type);
+  w.endObject();
+}
+
+// An object kept in the source but not indexed (any JSON is accepted).
+void sourceOnly(JsonWriter& w) {
+  w.beginObject();
+  w.key("type");
+  w.value("object");
+  w.key("enabled");
+  w.value(false);
   w.endObject();
 }
 
@@ -70,12 +51,7 @@ void mapField(JsonWriter& w, const es::ServerInfo& server) {
       }
       break;
   }
-  w.beginObject();
-  w.key("type");
-  w.value("object");
-  w.key("enabled");
-  w.value(false);
-  w.endObject();
+  sourceOnly(w);
 }
 
 void field(JsonWriter& w, const CqlType& t, const es::ServerInfo& server);
@@ -190,12 +166,7 @@ void field(JsonWriter& w, const CqlType& t, const es::ServerInfo& server) {
                       [](const auto& p) { return isScalar(*p); })) {
         typeOnly(w, "keyword");
       } else {
-        w.beginObject();
-        w.key("type");
-        w.value("object");
-        w.key("enabled");
-        w.value(false);
-        w.endObject();
+        sourceOnly(w);
       }
       return;
     case TypeKind::kUdt:

@@ -10,6 +10,7 @@
 
 #include "changelog/changelog_reader.h"
 #include "changelog/changelog_schema.h"
+#include "support/cassandra.h"
 #include "support/servers.h"
 
 namespace cesync::changelog {
@@ -21,14 +22,8 @@ using std::chrono::seconds;
 class ChangelogReaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const auto endpoint = testing::cassandraEndpoint();
-    cql::SessionConfig config;
-    config.contact_points = {endpoint.host};
-    config.port = endpoint.port;
-    config.consistency = cql::Consistency::kOne;
-    auto session = cql::Session::connect(config);
-    ASSERT_TRUE(session) << session.error().toString();
-    session_ = std::move(*session).release();
+    session_ = testing::connectLocalCassandra().release();
+    ASSERT_NE(session_, nullptr);
     ChangelogSchema schema;
     schema.replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
     for (const auto& statement : changelogDdl(schema)) {
@@ -48,8 +43,7 @@ class ChangelogReaderTest : public ::testing::Test {
   }
 
   static void run(const std::string& cql, std::vector<cql::Value> values = {}) {
-    auto r = session_->execute(cql, std::move(values));
-    ASSERT_TRUE(r) << cql << ": " << r.error().toString();
+    testing::runCql(*session_, cql, std::move(values));
   }
 
   // A tracked table of its own for each test.

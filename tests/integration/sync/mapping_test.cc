@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "cql/session.h"
+#include "support/cassandra.h"
 #include "support/http.h"
 #include "support/servers.h"
 #include "sync/mapping.h"
@@ -27,14 +28,8 @@ std::string urlEncode(const std::string& s) {
 class MappingIntegrationTest : public ::testing::TestWithParam<testing::SearchEndpoint> {
  protected:
   static void SetUpTestSuite() {
-    const auto endpoint = testing::cassandraEndpoint();
-    cql::SessionConfig config;
-    config.contact_points = {endpoint.host};
-    config.port = endpoint.port;
-    config.consistency = cql::Consistency::kOne;
-    auto session = cql::Session::connect(config);
-    ASSERT_TRUE(session) << session.error().toString();
-    session_ = std::move(*session).release();
+    session_ = testing::connectLocalCassandra().release();
+    ASSERT_NE(session_, nullptr);
     table_ = "it_sync." + testing::uniqueName("all_types");
     run("CREATE KEYSPACE IF NOT EXISTS it_sync WITH replication = "
         "{'class': 'SimpleStrategy', 'replication_factor': 1}");
@@ -66,10 +61,7 @@ class MappingIntegrationTest : public ::testing::TestWithParam<testing::SearchEn
     }
   }
 
-  static void run(const std::string& cql) {
-    auto r = session_->execute(cql);
-    ASSERT_TRUE(r) << cql << ": " << r.error().toString();
-  }
+  static void run(const std::string& cql) { testing::runCql(*session_, cql); }
 
   static cql::Session* session_;
   static std::string table_;
