@@ -7,9 +7,6 @@
 
 namespace cesync::sync {
 
-/// The name of the document field that carries the partition token.
-inline constexpr const char* kTokenField = "cesync_token";
-
 /// The CQL session settings the configuration implies. kConfig for a contact point whose port is
 /// not a number.
 Result<cql::SessionConfig> cassandraSessionConfig(const config::Config& config);

@@ -205,6 +205,10 @@ std::string deriveMapping(const std::vector<cql::ColumnSpec>& columns,
       field(w, *column.type, options.server);
     }
   }
+  if (!options.id_field.empty()) {
+    w.key(options.id_field);
+    typeOnly(w, "keyword");
+  }
   if (!options.token_field.empty()) {
     w.key(options.token_field);
     typeOnly(w, "long");

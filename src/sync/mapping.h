@@ -15,6 +15,8 @@ struct MappingOptions {
   std::vector<std::string> key_columns;
   /// The field that carries the partition token (empty = none).
   std::string token_field;
+  /// The field that repeats the document id (empty = none).
+  std::string id_field;
 };
 
 /// The index mapping for a table's documents (docs/TYPES.md "Mapping"): the `mappings` object

@@ -3,14 +3,14 @@
 #include <algorithm>
 
 #include "changelog/changelog_schema.h"
-#include "sync/endpoints.h"
+#include "sync/doc_fields.h"
 #include "sync/mapping.h"
 
 namespace cesync::sync {
 
 std::string indexBody(const TableSchema& schema, const es::ServerInfo& server) {
   const std::string mapping =
-      deriveMapping(schema.columns, {server, schema.primaryKey(), kTokenField});
+      deriveMapping(schema.columns, {server, schema.primaryKey(), kTokenField, kIdField});
   return R"({"settings":{"index":{"number_of_shards":1,"number_of_replicas":1}},"mappings":)" +
          mapping + "}";
 }

@@ -285,10 +285,11 @@ std::string valueText(const Value& v) {
 }
 
 DocBuilder::DocBuilder(std::vector<std::size_t> field_columns, std::vector<std::size_t> key_columns,
-                       std::string token_field)
+                       std::string token_field, std::string id_field)
     : field_columns_(std::move(field_columns)),
       key_columns_(std::move(key_columns)),
-      token_field_(std::move(token_field)) {}
+      token_field_(std::move(token_field)),
+      id_field_(std::move(id_field)) {}
 
 Result<std::string> DocBuilder::documentId(const cql::Row& row) const {
   if (key_columns_.size() == 1) {
@@ -307,8 +308,8 @@ Result<std::string> DocBuilder::documentId(const cql::Row& row) const {
 }
 
 Status DocBuilder::appendDocument(std::string& out, const cql::Row& row,
-                                  const std::vector<cql::ColumnSpec>& columns,
-                                  std::int64_t token) const {
+                                  const std::vector<cql::ColumnSpec>& columns, std::int64_t token,
+                                  std::string_view id) const {
   util::JsonWriter w(out);
   w.beginObject();
   for (const std::size_t column : field_columns_) {
@@ -319,6 +320,10 @@ Status DocBuilder::appendDocument(std::string& out, const cql::Row& row,
   if (!token_field_.empty()) {
     w.key(token_field_);
     w.value(token);
+  }
+  if (!id_field_.empty()) {
+    w.key(id_field_);
+    w.value(id);
   }
   w.endObject();
   return {};

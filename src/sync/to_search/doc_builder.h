@@ -25,22 +25,24 @@ class DocBuilder {
  public:
   /// `field_columns`: the result columns that become document fields (by their names);
   /// `key_columns`: the primary key columns, partition key then clustering, in key order.
-  /// `token_field`: the field that carries the partition token (empty = none).
+  /// `token_field` and `id_field`: the fields that carry the partition token and the document
+  /// id (empty = none).
   DocBuilder(std::vector<std::size_t> field_columns, std::vector<std::size_t> key_columns,
-             std::string token_field);
+             std::string token_field, std::string id_field);
 
   /// The document id: the key's text for a single-column key, else a JSON array of the parts.
   [[nodiscard]] Result<std::string> documentId(const cql::Row& row) const;
 
-  /// Appends `row` as one JSON object (no newline) to `out`.
+  /// Appends `row` as one JSON object (no newline) to `out`; `id` is its documentId().
   [[nodiscard]] Status appendDocument(std::string& out, const cql::Row& row,
                                       const std::vector<cql::ColumnSpec>& columns,
-                                      std::int64_t token) const;
+                                      std::int64_t token, std::string_view id) const;
 
  private:
   std::vector<std::size_t> field_columns_;
   std::vector<std::size_t> key_columns_;
   std::string token_field_;
+  std::string id_field_;
 };
 
 }  // namespace cesync::sync

@@ -82,7 +82,8 @@ TEST_P(MappingIntegrationTest, EveryTypeIsAcceptedAndQueryable) {
       endpoint.flavour == "opensearch" ? es::Flavour::kOpenSearch : es::Flavour::kElasticsearch;
   server.major = endpoint.flavour == "opensearch" ? 2 : 8;
   server.minor = 19;
-  const std::string mapping = deriveMapping(columns, {server, {"id", "c"}, "cesync_token"});
+  const std::string mapping =
+      deriveMapping(columns, {server, {"id", "c"}, "cesync_token", "cesync_id"});
 
   const std::string index = testing::uniqueName("mapping");
   const auto created = http(
@@ -96,13 +97,13 @@ TEST_P(MappingIntegrationTest, EveryTypeIsAcceptedAndQueryable) {
   }
   const auto id_column = *rows->rows.columnIndex("id");
   const auto c_column = *rows->rows.columnIndex("c");
-  const DocBuilder builder(fields, {id_column, c_column}, "cesync_token");
+  const DocBuilder builder(fields, {id_column, c_column}, "cesync_token", "cesync_id");
   std::vector<std::string> ids;
   for (const auto row : rows->rows) {
     auto id = builder.documentId(row);
     ASSERT_TRUE(id);
     std::string doc;
-    ASSERT_TRUE(builder.appendDocument(doc, row, columns, -1234567890123));
+    ASSERT_TRUE(builder.appendDocument(doc, row, columns, -1234567890123, *id));
     const auto put =
         http("PUT", endpoint.url + "/" + index + "/_doc/" + urlEncode(*id) + "?refresh=true", doc);
     EXPECT_EQ(put.status, 201) << "document refused: " << put.body << "\n" << doc;
@@ -122,6 +123,7 @@ TEST_P(MappingIntegrationTest, EveryTypeIsAcceptedAndQueryable) {
   EXPECT_EQ(std::string_view(source["bl"]), "yv4=");
   EXPECT_EQ(std::int64_t(source["big"]), 9223372036854775807);
   EXPECT_EQ(std::int64_t(source["cesync_token"]), -1234567890123);
+  EXPECT_EQ(std::string_view(source["cesync_id"]), R"(["o'b ✓",1])");
   EXPECT_EQ(simdjson::to_string(source["m"]), R"({"k":1,"q\"":2})");
   EXPECT_EQ(simdjson::to_string(source["addr"]), R"({"street":"Main","zip":12345})");
   EXPECT_EQ(simdjson::to_string(source["dur"]), R"({"months":1,"days":2,"nanoseconds":3})");

@@ -149,18 +149,20 @@ TEST(DocBuilderTest, DocumentsAndIds) {
                                  {"c", Value::integer(2)},
                                  {"v", Value::null(TypeKind::kVarchar)},
                                  {"w", Value::doublePrecision(1.5)}});
-  const DocBuilder composite({0, 1, 2, 3}, {0, 1}, "cesync_token");
+  const DocBuilder composite({0, 1, 2, 3}, {0, 1}, "cesync_token", "cesync_id");
   auto id = composite.documentId(rows[0]);
   ASSERT_TRUE(id);
   EXPECT_EQ(*id, R"(["o'b ✓",2])");
   std::string doc;
-  ASSERT_TRUE(composite.appendDocument(doc, rows[0], rows.columns(), -42));
-  EXPECT_EQ(doc, R"({"p":"o'b ✓","c":2,"v":null,"w":1.5,"cesync_token":-42})");
+  ASSERT_TRUE(composite.appendDocument(doc, rows[0], rows.columns(), -42, *id));
+  EXPECT_EQ(
+      doc,
+      R"({"p":"o'b ✓","c":2,"v":null,"w":1.5,"cesync_token":-42,"cesync_id":"[\"o'b ✓\",2]"})");
 
-  const DocBuilder single({1, 3}, {0}, "");
+  const DocBuilder single({1, 3}, {0}, "", "");
   EXPECT_EQ(*single.documentId(rows[0]), "o'b ✓");
   doc.clear();
-  ASSERT_TRUE(single.appendDocument(doc, rows[0], rows.columns(), 0));
+  ASSERT_TRUE(single.appendDocument(doc, rows[0], rows.columns(), 0, "o'b ✓"));
   EXPECT_EQ(doc, R"({"c":2,"w":1.5})");
 }
 

@@ -37,8 +37,8 @@ std::vector<cql::ColumnSpec> columns() {
 }
 
 TEST(MappingTest, OpenSearch) {
-  const std::string m =
-      deriveMapping(columns(), {server(es::Flavour::kOpenSearch, 2, 19), {"id"}, "cesync_token"});
+  const std::string m = deriveMapping(
+      columns(), {server(es::Flavour::kOpenSearch, 2, 19), {"id"}, "cesync_token", "cesync_id"});
   EXPECT_EQ(
       m,
       R"({"properties":{)"
@@ -54,12 +54,12 @@ TEST(MappingTest, OpenSearch) {
       R"("emb":{"type":"float"},)"
       R"("addr":{"properties":{"street":{"type":"text","fields":{"keyword":{"type":"keyword","ignore_above":256}}},"zip":{"type":"integer"}}},)"
       R"("d":{"properties":{"months":{"type":"integer"},"days":{"type":"integer"},"nanoseconds":{"type":"long"}}},)"
-      R"("cesync_token":{"type":"long"}}})");
+      R"("cesync_id":{"type":"keyword"},"cesync_token":{"type":"long"}}})");
 }
 
 TEST(MappingTest, ElasticsearchUsesFlattenedAndDenseVector) {
   const std::string m =
-      deriveMapping(columns(), {server(es::Flavour::kElasticsearch, 8, 19), {"id"}, ""});
+      deriveMapping(columns(), {server(es::Flavour::kElasticsearch, 8, 19), {"id"}, "", ""});
   EXPECT_NE(m.find(R"("attrs":{"type":"flattened"})"), std::string::npos) << m;
   EXPECT_NE(m.find(R"("emb":{"type":"dense_vector","dims":3,"index":true,"similarity":"l2_norm"})"),
             std::string::npos)
@@ -69,7 +69,7 @@ TEST(MappingTest, ElasticsearchUsesFlattenedAndDenseVector) {
 
 TEST(MappingTest, OldEnginesKeepMapsInTheSourceOnly) {
   const std::string m =
-      deriveMapping(columns(), {server(es::Flavour::kOpenSearch, 1, 3), {"id"}, ""});
+      deriveMapping(columns(), {server(es::Flavour::kOpenSearch, 1, 3), {"id"}, "", ""});
   EXPECT_NE(m.find(R"("attrs":{"type":"object","enabled":false})"), std::string::npos) << m;
 }
 
