@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "es/client.h"
+#include "sync/table_schema.h"
+
+namespace cesync::sync {
+
+/// Which documents belong to one partition: those whose `cesync_token` is the partition's token
+/// and whose id is the partition's (a table whose primary key is the partition key) or starts
+/// with the partition's key parts (a table with clustering columns). Ids are the exact JSON
+/// docs/TYPES.md defines, so a prefix match is a key match; the token only narrows the search.
+struct PartitionSelector {
+  std::int64_t token = 0;
+  std::string exact_id;   // set when a partition is one row
+  std::string id_prefix;  // set when rows are told apart by clustering columns
+};
+
+/// The selector of the partition whose serialized key parts are `pk`.
+Result<PartitionSelector> partitionSelector(const TableSchema& schema,
+                                            const std::vector<cql::Bytes>& pk);
+
+/// The ids of the documents in `index` that belong to the partition. Refreshes the index first,
+/// so that documents written moments ago are found too (deleting a partition must not leave a
+/// document that was not yet searchable).
+Result<std::vector<std::string>> partitionDocumentIds(es::EsClient& client,
+                                                      const std::string& index,
+                                                      const PartitionSelector& selector);
+
+}  // namespace cesync::sync
