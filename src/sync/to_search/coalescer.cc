@@ -27,6 +27,12 @@ std::string partitionKey(const changelog::ChangelogEntry& e) {
 }  // namespace
 
 void Coalescer::merge(KeyWork& into, const changelog::ChangelogEntry& entry) {
+  const bool is_delete = entry.kind == ChangeKind::kRowDelete ||
+                         entry.kind == ChangeKind::kPartitionDelete ||
+                         entry.kind == ChangeKind::kRangeDelete;
+  if (into.entries == 0 || entry.write_time >= into.write_time) {
+    into.newest_is_delete = is_delete;
+  }
   if (into.entries == 0) {
     into.write_time = entry.write_time;
     into.oldest_entry_micros = entry.id_micros;
@@ -53,6 +59,9 @@ void Coalescer::add(const changelog::ChangelogEntry& entry) {
       auto first = rows_.lower_bound(pkey);
       auto last = first;
       while (last != rows_.end() && last->first.compare(0, pkey.size(), pkey) == 0) {
+        if (last->second.write_time > it->second.write_time) {
+          it->second.newest_is_delete = last->second.newest_is_delete;
+        }
         it->second.write_time = std::max(it->second.write_time, last->second.write_time);
         it->second.oldest_entry_micros =
             std::min(it->second.oldest_entry_micros, last->second.oldest_entry_micros);

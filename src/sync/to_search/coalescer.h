@@ -31,6 +31,8 @@ struct KeyWork {
   std::int64_t oldest_entry_micros = 0;
   /// Some entry was written ahead of its change (counters, LWT): re-read once more later.
   bool ahead_of_change = false;
+  /// The newest entry merged here was a delete (so finding no row is the expected outcome).
+  bool newest_is_delete = false;
   /// How many entries were merged into this work.
   std::uint32_t entries = 0;
 };

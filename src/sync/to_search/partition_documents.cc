@@ -8,6 +8,65 @@
 
 namespace cesync::sync {
 
+namespace {
+
+// Decodes serialized key parts with the types of the named columns.
+Result<std::vector<cql::Value>> decodeKey(const TableSchema& schema,
+                                          const std::vector<std::string>& names,
+                                          const std::vector<cql::Bytes>& parts) {
+  if (parts.size() > names.size()) {
+    return fail(ErrorCode::kProtocol, "a key of " + schema.keyspace + "." + schema.table + " has " +
+                                          std::to_string(parts.size()) + " parts, more than its " +
+                                          std::to_string(names.size()) + " columns");
+  }
+  std::vector<cql::Value> values;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const int column = schema.columnIndex(names[i]);
+    if (column < 0) {
+      return fail(ErrorCode::kNotFound, "key column " + names[i] + " is missing from the schema");
+    }
+    CESYNC_ASSIGN_OR_RETURN(
+        value, cql::decodeValue(*schema.columns[static_cast<std::size_t>(column)].type, parts[i]));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+// The id of a key given by all of its values (docs/TYPES.md), or, with `open`, the prefix that
+// the ids of every row under those values start with.
+std::string idOf(const std::vector<cql::Value>& values, bool open) {
+  if (values.size() == 1 && !open) {
+    return valueText(values[0]);
+  }
+  std::string id;
+  util::JsonWriter w(id);
+  w.beginArray();
+  for (const auto& v : values) {
+    appendValueJson(w, v);
+  }
+  if (open) {
+    id += ',';
+  } else {
+    w.endArray();
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<std::string> documentIdOfKey(const TableSchema& schema, const std::vector<cql::Bytes>& pk,
+                                    const std::vector<cql::Bytes>& ck) {
+  if (pk.size() != schema.partition_key.size() || ck.size() != schema.clustering.size()) {
+    return fail(ErrorCode::kProtocol, "a row key of " + schema.keyspace + "." + schema.table +
+                                          " with " + std::to_string(pk.size()) + "+" +
+                                          std::to_string(ck.size()) + " parts");
+  }
+  std::vector<cql::Bytes> parts = pk;
+  parts.insert(parts.end(), ck.begin(), ck.end());
+  CESYNC_ASSIGN_OR_RETURN(values, decodeKey(schema, schema.primaryKey(), parts));
+  return idOf(values, false);
+}
+
 Result<PartitionSelector> partitionSelector(const TableSchema& schema,
                                             const std::vector<cql::Bytes>& pk) {
   if (pk.size() != schema.partition_key.size()) {
@@ -18,35 +77,11 @@ Result<PartitionSelector> partitionSelector(const TableSchema& schema,
   PartitionSelector selector;
   const cql::Bytes routing = pk.size() == 1 ? pk[0] : cql::TokenMap::routingKey(pk);
   selector.token = util::murmur3Token(routing);
-  std::vector<cql::Value> values;
-  for (std::size_t i = 0; i < pk.size(); ++i) {
-    const int column = schema.columnIndex(schema.partition_key[i]);
-    if (column < 0) {
-      return fail(ErrorCode::kNotFound, "partition key column " + schema.partition_key[i] +
-                                            " is missing from the schema");
-    }
-    CESYNC_ASSIGN_OR_RETURN(
-        value, cql::decodeValue(*schema.columns[static_cast<std::size_t>(column)].type, pk[i]));
-    values.push_back(std::move(value));
-  }
-  const bool single_row = schema.clustering.empty();
-  if (single_row && values.size() == 1) {
-    selector.exact_id = valueText(values[0]);
-    return selector;
-  }
-  // The id is a JSON array of the key parts: [p1,p2] or [p1,p2,c1,...].
-  std::string prefix;
-  util::JsonWriter w(prefix);
-  w.beginArray();
-  for (const auto& v : values) {
-    appendValueJson(w, v);
-  }
-  if (single_row) {
-    w.endArray();
-    selector.exact_id = std::move(prefix);
+  CESYNC_ASSIGN_OR_RETURN(values, decodeKey(schema, schema.partition_key, pk));
+  if (schema.clustering.empty()) {
+    selector.exact_id = idOf(values, false);
   } else {
-    prefix += ',';
-    selector.id_prefix = std::move(prefix);
+    selector.id_prefix = idOf(values, true);
   }
   return selector;
 }

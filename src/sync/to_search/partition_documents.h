@@ -20,6 +20,11 @@ struct PartitionSelector {
   std::string id_prefix;  // set when rows are told apart by clustering columns
 };
 
+/// The document id (docs/TYPES.md) of the row whose serialized key parts are `pk` and `ck`,
+/// without reading it: what a deleted row's document is called.
+Result<std::string> documentIdOfKey(const TableSchema& schema, const std::vector<cql::Bytes>& pk,
+                                    const std::vector<cql::Bytes>& ck);
+
 /// The selector of the partition whose serialized key parts are `pk`.
 Result<PartitionSelector> partitionSelector(const TableSchema& schema,
                                             const std::vector<cql::Bytes>& pk);

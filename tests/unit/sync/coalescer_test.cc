@@ -39,6 +39,7 @@ TEST(CoalescerTest, ManyChangesToARowBecomeOneRead) {
   EXPECT_EQ(work[0].write_time, 300) << "the newest write time";
   EXPECT_EQ(work[0].oldest_entry_micros, 10) << "the oldest entry";
   EXPECT_EQ(work[0].entries, 3U);
+  EXPECT_FALSE(work[0].newest_is_delete) << "the upsert at 300 is newest";
   EXPECT_EQ(work[1].ck, std::vector<cql::Bytes>{b("2")});
   EXPECT_EQ(c.pendingKeys(), 0U) << "drained";
 }
@@ -57,7 +58,21 @@ TEST(CoalescerTest, APartitionChangeAbsorbsItsRowsBeforeAndAfter) {
   EXPECT_EQ(work[0].write_time, 300);
   EXPECT_EQ(work[0].oldest_entry_micros, 10);
   EXPECT_TRUE(work[0].ahead_of_change);
+  EXPECT_FALSE(work[0].newest_is_delete);
   EXPECT_EQ(work[1].pk, std::vector<cql::Bytes>{b("other")});
+}
+
+TEST(CoalescerTest, NewestDeleteIsRemembered) {
+  Coalescer c;
+  c.add(entry(ChangeKind::kUpsert, "p", "1", 100, 10));
+  c.add(entry(ChangeKind::kRowDelete, "p", "1", 200, 20));
+  c.add(entry(ChangeKind::kUpsert, "q", "1", 100, 10));
+  c.add(entry(ChangeKind::kPartitionDelete, "q", "", 50, 5));
+  const auto work = c.drain();
+  ASSERT_EQ(work.size(), 2U);
+  EXPECT_EQ(work[0].pk, std::vector<cql::Bytes>{b("q")});
+  EXPECT_FALSE(work[0].newest_is_delete) << "q's upsert at 100 is newer than its delete at 50";
+  EXPECT_TRUE(work[1].newest_is_delete) << "p's delete at 200 is newest";
 }
 
 TEST(CoalescerTest, KeysThatShareAPrefixStayApart) {

@@ -1,0 +1,171 @@
+#include "sync/to_search/table_sync.h"
+
+#include <algorithm>
+#include <set>
+
+#include "sync/doc_fields.h"
+#include "sync/to_search/partition_documents.h"
+
+namespace cesync::sync {
+namespace {
+
+DocBuilder makeBuilder(const TableSchema& schema) {
+  std::vector<std::size_t> fields(schema.columns.size());
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    fields[i] = i;
+  }
+  std::vector<std::size_t> keys;
+  for (const auto& name : schema.primaryKey()) {
+    keys.push_back(static_cast<std::size_t>(schema.columnIndex(name)));
+  }
+  return DocBuilder(std::move(fields), std::move(keys), kTokenField, kIdField);
+}
+
+}  // namespace
+
+TableSync::TableSync(cql::Session& session, es::EsClient& search, state::CheckpointStore& store,
+                     TableSchema schema, TableSyncOptions options, const Clock& clock)
+    : search_(search),
+      store_(store),
+      schema_(std::move(schema)),
+      options_(std::move(options)),
+      clock_(clock),
+      fetcher_(session, schema_, options_.consistency, options_.max_in_flight),
+      builder_(makeBuilder(schema_)) {}
+
+std::string TableSync::scope() const {
+  return schema_.keyspace + "." + schema_.table + "/to_search";
+}
+
+std::optional<std::int64_t> TableSync::oldestOutstanding() const {
+  std::optional<std::int64_t> oldest;
+  for (const auto& w : work_) {
+    oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
+  }
+  return oldest;
+}
+
+Result<FlushReport> TableSync::flush() {
+  for (auto& w : coalescer_.drain()) {
+    // Documents that a range delete removed are found by comparing the whole partition with the
+    // index, so a slice is re-read as its partition (range deletes are rare).
+    if (w.scope == KeyWork::Scope::kSlice) {
+      w.scope = KeyWork::Scope::kPartition;
+    }
+    work_.push_back(std::move(w));
+  }
+  FlushReport report;
+  report.work = work_.size();
+  if (work_.empty()) {
+    return report;
+  }
+  CESYNC_ASSIGN_OR_RETURN(fetched, fetcher_.fetch(work_));
+
+  const std::int64_t now = clock_.wallMicros();
+  const std::int64_t settle =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.settle).count();
+  std::vector<es::BulkEncoder> batches(1);
+  std::vector<std::string> ids;  // per item, across batches, for dead letters
+  std::vector<state::DeadLetter> dead_letters;
+  std::vector<KeyWork> recheck;
+  std::string doc;
+  auto batch = [&]() -> es::BulkEncoder& {
+    if (batches.back().full(options_.limits)) {
+      batches.emplace_back();
+    }
+    return batches.back();
+  };
+
+  for (std::size_t i = 0; i < work_.size(); ++i) {
+    const KeyWork& w = work_[i];
+    const bool settling = !w.newest_is_delete && now - w.oldest_entry_micros < settle;
+    bool conclusive = true;
+    std::set<std::string> found;
+    for (const auto& page : fetched[i].pages) {
+      for (const auto row : page) {
+        CESYNC_ASSIGN_OR_RETURN(id, builder_.documentId(row));
+        const std::int64_t written = fetcher_.rowWriteTime(row);
+        CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher_.tokenColumn()));
+        doc.clear();
+        if (auto built = builder_.appendDocument(doc, row, schema_.columns, token, id); !built) {
+          dead_letters.push_back({scope(), id, built.error().toString(), now});
+          continue;
+        }
+        // The row as it is now, versioned at least as new as the changes that led here.
+        batch().index({options_.index, id, std::max(w.write_time, written), {}}, doc);
+        ids.push_back(id);
+        found.insert(std::move(id));
+        // A row older than the change that named it may not show that change yet.
+        conclusive = conclusive && written >= w.write_time;
+      }
+    }
+    switch (w.scope) {
+      case KeyWork::Scope::kRow:
+        if (found.empty()) {
+          CESYNC_ASSIGN_OR_RETURN(id, documentIdOfKey(schema_, w.pk, w.ck));
+          batch().remove({options_.index, id, w.write_time, {}});
+          ids.push_back(std::move(id));
+          conclusive = w.newest_is_delete;
+        }
+        break;
+      case KeyWork::Scope::kPartition:
+      case KeyWork::Scope::kSlice: {
+        // Documents of the partition whose rows are gone.
+        CESYNC_ASSIGN_OR_RETURN(selector, partitionSelector(schema_, w.pk));
+        CESYNC_ASSIGN_OR_RETURN(indexed, partitionDocumentIds(search_, options_.index, selector));
+        for (auto& id : indexed) {
+          if (!found.contains(id)) {
+            batch().remove({options_.index, id, w.write_time, {}});
+            ids.push_back(std::move(id));
+          }
+        }
+        break;
+      }
+    }
+    if (!conclusive && settling) {
+      recheck.push_back(w);
+    }
+  }
+
+  std::vector<const es::BulkEncoder*> to_send;
+  for (const auto& b : batches) {
+    if (!b.empty()) {
+      to_send.push_back(&b);
+    }
+  }
+  const auto results = search_.bulkAll(to_send);
+  std::size_t item = 0;
+  for (std::size_t b = 0; b < results.size(); ++b) {
+    if (!results[b]) {
+      return fail(results[b].error());
+    }
+    for (std::size_t j = 0; j < results[b]->items.size(); ++j, ++item) {
+      const auto& result = results[b]->items[j];
+      switch (result.outcome) {
+        case es::ItemOutcome::kOk:
+          ++(to_send[b]->op(j) == es::BulkOp::kIndex ? report.indexed : report.deleted);
+          break;
+        case es::ItemOutcome::kAlreadyNewer:
+          ++report.already_newer;
+          break;
+        case es::ItemOutcome::kDeadLetter:
+          dead_letters.push_back(
+              {scope(), ids[item], result.error_type + ": " + result.reason, now});
+          break;
+        case es::ItemOutcome::kRetry:
+          return fail(ErrorCode::kUnavailable, "index " + options_.index + " did not accept " +
+                                                   ids[item] +
+                                                   " within the retry budget: " + result.reason);
+      }
+    }
+  }
+  if (!dead_letters.empty()) {
+    CESYNC_TRY(store_.commit({.cursors = {}, .dead_letters = dead_letters}));
+  }
+  report.dead_letters = dead_letters.size();
+  report.rechecks = recheck.size();
+  work_ = std::move(recheck);
+  return report;
+}
+
+}  // namespace cesync::sync

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "changelog/changelog_entry.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "es/client.h"
+#include "state/checkpoint_store.h"
+#include "sync/table_schema.h"
+#include "sync/to_search/coalescer.h"
+#include "sync/to_search/doc_builder.h"
+#include "sync/to_search/row_fetcher.h"
+
+namespace cesync::sync {
+
+struct TableSyncOptions {
+  std::string index;
+  es::BatchLimits limits;
+  /// How long after its entry a re-read that does not yet show the entry's write is repeated
+  /// (an entry can be readable a moment before its change).
+  std::chrono::milliseconds settle{10'000};
+  std::size_t max_in_flight = 64;
+  cql::Consistency consistency = cql::Consistency::kLocalQuorum;
+};
+
+/// What one flush did.
+struct FlushReport {
+  std::size_t work = 0;
+  std::size_t indexed = 0;
+  std::size_t deleted = 0;
+  std::size_t already_newer = 0;
+  std::size_t dead_letters = 0;
+  std::size_t rechecks = 0;  // work kept to read again
+};
+
+/// One table's way to its index: change-log entries are coalesced into re-reads, the rows as
+/// they are now become versioned index and delete items (version = the newest write time, so
+/// an older replay can never win), and every item's outcome is checked. Rejected documents are
+/// dead-lettered with their id and reason in the state store; anything not acknowledged keeps
+/// its work for the next flush, so nothing is lost.
+class TableSync {
+ public:
+  TableSync(cql::Session& session, es::EsClient& search, state::CheckpointStore& store,
+            TableSchema schema, TableSyncOptions options, const Clock& clock);
+
+  void add(const changelog::ChangelogEntry& entry) { coalescer_.add(entry); }
+
+  /// Re-reads and writes everything added since the last flush, and the re-reads still
+  /// settling. On an error the work is kept and the next flush tries again.
+  [[nodiscard]] Result<FlushReport> flush();
+
+  /// The oldest entry time (µs) of work not yet written for good; the checkpoint must not pass
+  /// it. nullopt when nothing is outstanding.
+  [[nodiscard]] std::optional<std::int64_t> oldestOutstanding() const;
+
+  /// "keyspace.table/to_search": the dead letters' scope.
+  [[nodiscard]] std::string scope() const;
+
+ private:
+  es::EsClient& search_;
+  state::CheckpointStore& store_;
+  TableSchema schema_;
+  TableSyncOptions options_;
+  const Clock& clock_;
+  Coalescer coalescer_;
+  RowFetcher fetcher_;
+  DocBuilder builder_;
+  std::vector<KeyWork> work_;  // taken from the coalescer, not yet written for good
+};
+
+}  // namespace cesync::sync
