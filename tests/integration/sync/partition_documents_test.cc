@@ -9,13 +9,13 @@
 #include <algorithm>
 
 #include "cql/types/value_codec.h"
-#include "support/cassandra.h"
 #include "support/http.h"
 #include "support/servers.h"
 #include "sync/doc_fields.h"
 #include "sync/setup.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/row_fetcher.h"
+#include "sync_fixture.h"
 
 namespace cesync::sync {
 namespace {
@@ -37,28 +37,8 @@ std::string urlEncode(const std::string& s) {
   return out;
 }
 
-class PartitionDocumentsTest : public ::testing::TestWithParam<testing::SearchEndpoint> {
+class PartitionDocumentsTest : public SyncFixture {
  protected:
-  static void SetUpTestSuite() {
-    session_ = testing::connectLocalCassandra().release();
-    ASSERT_NE(session_, nullptr);
-    run("CREATE KEYSPACE IF NOT EXISTS it_sync WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}");
-  }
-  static void TearDownTestSuite() {
-    session_->stop();
-    delete session_;
-  }
-  static void run(const std::string& cql) { testing::runCql(*session_, cql); }
-
-  void SetUp() override {
-    es::ClientOptions options;
-    options.transport.base_url = GetParam().url;
-    auto client = es::EsClient::connect(options, clock_);
-    ASSERT_TRUE(client) << client.error().toString();
-    client_ = std::move(*client);
-  }
-
   // Creates the table, inserts `rows`, indexes a document per row (refresh off) and returns
   // the table's schema.
   TableSchema indexTable(const std::string& definition, const std::vector<std::string>& inserts,
@@ -127,13 +107,7 @@ class PartitionDocumentsTest : public ::testing::TestWithParam<testing::SearchEn
     std::sort(out.begin(), out.end());
     return out;
   }
-
-  static cql::Session* session_;
-  SystemClock clock_;
-  std::unique_ptr<es::EsClient> client_;
 };
-
-cql::Session* PartitionDocumentsTest::session_ = nullptr;
 
 TEST_P(PartitionDocumentsTest, CompositePartitionWithClusteringRows) {
   std::string index;

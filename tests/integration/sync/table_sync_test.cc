@@ -14,10 +14,10 @@
 #include "changelog/changelog_reader.h"
 #include "changelog/changelog_schema.h"
 #include "state/sqlite_checkpoint_store.h"
-#include "support/cassandra.h"
 #include "support/http.h"
 #include "support/servers.h"
 #include "sync/setup.h"
+#include "sync_fixture.h"
 
 namespace cesync::sync {
 namespace {
@@ -27,31 +27,19 @@ using std::chrono::milliseconds;
 // id -> "v|n" ("null" for nulls)
 using Contents = std::map<std::string, std::string>;
 
-class TableSyncTest : public ::testing::TestWithParam<testing::SearchEndpoint> {
+class TableSyncTest : public SyncFixture {
  protected:
   static void SetUpTestSuite() {
-    session_ = testing::connectLocalCassandra().release();
-    ASSERT_NE(session_, nullptr);
+    SyncFixture::SetUpTestSuite();
     changelog::ChangelogSchema log;
     log.replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
     for (const auto& statement : changelog::changelogDdl(log)) {
       run(statement);
     }
-    run("CREATE KEYSPACE IF NOT EXISTS it_sync WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}");
   }
-  static void TearDownTestSuite() {
-    session_->stop();
-    delete session_;
-  }
-  static void run(const std::string& cql) { testing::runCql(*session_, cql); }
 
   void SetUp() override {
-    es::ClientOptions options;
-    options.transport.base_url = GetParam().url;
-    auto client = es::EsClient::connect(options, clock_);
-    ASSERT_TRUE(client) << client.error().toString();
-    client_ = std::move(*client);
+    SyncFixture::SetUp();
     table_ = testing::uniqueName("tsync_" + GetParam().flavour);
     run("CREATE TABLE it_sync." + table_ +
         " (a int, b text, c int, v text, n int, PRIMARY KEY ((a, b), c))");
@@ -149,17 +137,12 @@ class TableSyncTest : public ::testing::TestWithParam<testing::SearchEndpoint> {
     EXPECT_EQ(have, want) << "the index did not converge on the table";
   }
 
-  static cql::Session* session_;
-  SystemClock clock_;
-  std::unique_ptr<es::EsClient> client_;
   std::string table_;
   TableSchema schema_;
   std::filesystem::path dir_;
   std::unique_ptr<state::SqliteCheckpointStore> store_;
   std::unique_ptr<changelog::ChangelogReader> reader_;
 };
-
-cql::Session* TableSyncTest::session_ = nullptr;
 
 TEST_P(TableSyncTest, TheIndexFollowsEveryKindOfWrite) {
   createIndex(indexBody(schema_, client_->server()));

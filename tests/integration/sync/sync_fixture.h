@@ -1,0 +1,48 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "cql/session.h"
+#include "es/client.h"
+#include "support/cassandra.h"
+#include "support/servers.h"
+
+namespace cesync::sync {
+
+/// A suite run once per search engine: a CQL session to the local node with the `it_sync`
+/// keyspace for the whole suite, and a search client for the engine under test.
+class SyncFixture : public ::testing::TestWithParam<testing::SearchEndpoint> {
+ protected:
+  static void SetUpTestSuite() {
+    session_ = testing::connectLocalCassandra().release();
+    ASSERT_NE(session_, nullptr);
+    run("CREATE KEYSPACE IF NOT EXISTS it_sync WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}");
+  }
+  static void TearDownTestSuite() {
+    if (session_ != nullptr) {
+      session_->stop();
+      delete session_;
+      session_ = nullptr;
+    }
+  }
+  static void run(const std::string& cql) { testing::runCql(*session_, cql); }
+
+  void SetUp() override {
+    es::ClientOptions options;
+    options.transport.base_url = GetParam().url;
+    auto client = es::EsClient::connect(options, clock_);
+    ASSERT_TRUE(client) << client.error().toString();
+    client_ = std::move(*client);
+  }
+
+  static inline cql::Session* session_ = nullptr;
+  SystemClock clock_;
+  std::unique_ptr<es::EsClient> client_;
+};
+
+}  // namespace cesync::sync
