@@ -25,9 +25,7 @@ using cql::TypeKind;
 using cql::Value;
 
 cql::Bytes ser(TypeKind kind, const Value& v) {
-  cql::Bytes out;
-  EXPECT_TRUE(cql::encodeValue(*CqlType::scalar(kind), v, out));
-  return out;
+  return serialized(kind, v);
 }
 
 std::string urlEncode(const std::string& s) {

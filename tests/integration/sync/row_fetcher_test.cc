@@ -7,6 +7,7 @@
 #include "cql/types/value_codec.h"
 #include "support/cassandra.h"
 #include "support/servers.h"
+#include "sync_fixture.h"
 
 namespace cesync::sync {
 namespace {
@@ -16,9 +17,7 @@ using cql::TypeKind;
 using cql::Value;
 
 cql::Bytes ser(TypeKind kind, const Value& v) {
-  cql::Bytes out;
-  EXPECT_TRUE(cql::encodeValue(*CqlType::scalar(kind), v, out));
-  return out;
+  return serialized(kind, v);
 }
 cql::Bytes i32(std::int32_t v) {
   return ser(TypeKind::kInt, Value::integer(v));

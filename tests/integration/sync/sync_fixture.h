@@ -7,11 +7,19 @@
 
 #include "common/clock.h"
 #include "cql/session.h"
+#include "cql/types/value_codec.h"
 #include "es/client.h"
 #include "support/cassandra.h"
 #include "support/servers.h"
 
 namespace cesync::sync {
+
+/// The serialized form of a scalar value, as the change log holds key parts.
+inline cql::Bytes serialized(cql::TypeKind kind, const cql::Value& v) {
+  cql::Bytes out;
+  EXPECT_TRUE(cql::encodeValue(*cql::CqlType::scalar(kind), v, out));
+  return out;
+}
 
 /// A suite run once per search engine: a CQL session to the local node with the `it_sync`
 /// keyspace for the whole suite, and a search client for the engine under test.
