@@ -12,6 +12,13 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
 
 }  // namespace
 
+std::string urlEncode(const std::string& s) {
+  char* escaped = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+  std::string out(escaped);
+  curl_free(escaped);
+  return out;
+}
+
 HttpReply http(const std::string& method, const std::string& url, const std::string& body,
                const std::string& content_type) {
   HttpReply reply;

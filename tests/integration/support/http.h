@@ -11,6 +11,9 @@ struct HttpReply {
   std::string body;
 };
 
+/// `s` percent-encoded for a URL path segment (document ids in JSON form need it).
+std::string urlEncode(const std::string& s);
+
 HttpReply http(const std::string& method, const std::string& url, const std::string& body = {},
                const std::string& content_type = "application/json");
 

@@ -2,7 +2,6 @@
 // rows of every CQL type are read from Cassandra with cesync's client, turned into documents,
 // and indexed into an index created with the derived mapping on each search engine; the engines
 // accept every document and answer typed queries (ranges on dates, CIDR on ip, terms on keys).
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -17,13 +16,6 @@ namespace cesync::sync {
 namespace {
 
 using testing::http;
-
-std::string urlEncode(const std::string& s) {
-  char* escaped = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out(escaped);
-  curl_free(escaped);
-  return out;
-}
 
 class MappingIntegrationTest : public ::testing::TestWithParam<testing::SearchEndpoint> {
  protected:
@@ -104,14 +96,16 @@ TEST_P(MappingIntegrationTest, EveryTypeIsAcceptedAndQueryable) {
     ASSERT_TRUE(id);
     std::string doc;
     ASSERT_TRUE(builder.appendDocument(doc, row, columns, -1234567890123, *id));
-    const auto put =
-        http("PUT", endpoint.url + "/" + index + "/_doc/" + urlEncode(*id) + "?refresh=true", doc);
+    const auto put = http(
+        "PUT", endpoint.url + "/" + index + "/_doc/" + testing::urlEncode(*id) + "?refresh=true",
+        doc);
     EXPECT_EQ(put.status, 201) << "document refused: " << put.body << "\n" << doc;
     ids.push_back(*id);
   }
   EXPECT_NE(std::find(ids.begin(), ids.end(), R"(["o'b ✓",1])"), ids.end());
 
-  const auto got = http("GET", endpoint.url + "/" + index + "/_doc/" + urlEncode(R"(["o'b ✓",1])"));
+  const auto got =
+      http("GET", endpoint.url + "/" + index + "/_doc/" + testing::urlEncode(R"(["o'b ✓",1])"));
   ASSERT_EQ(got.status, 200) << got.body;
   simdjson::dom::parser parser;
   const simdjson::dom::element source = parser.parse(got.body)["_source"];

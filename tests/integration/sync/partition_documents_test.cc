@@ -3,7 +3,6 @@
 // refresh off, and are found by token and id without a refresh by the caller.
 #include "sync/to_search/partition_documents.h"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,13 +25,6 @@ using cql::Value;
 
 cql::Bytes ser(TypeKind kind, const Value& v) {
   return serialized(kind, v);
-}
-
-std::string urlEncode(const std::string& s) {
-  char* escaped = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out(escaped);
-  curl_free(escaped);
-  return out;
 }
 
 class PartitionDocumentsTest : public SyncFixture {
@@ -86,8 +78,8 @@ class PartitionDocumentsTest : public SyncFixture {
           std::string doc;
           EXPECT_TRUE(builder.appendDocument(doc, row, schema->columns,
                                              *row.get<std::int64_t>(fetcher.tokenColumn()), *id));
-          const auto put =
-              testing::http("PUT", GetParam().url + "/" + index + "/_doc/" + urlEncode(*id), doc);
+          const auto put = testing::http(
+              "PUT", GetParam().url + "/" + index + "/_doc/" + testing::urlEncode(*id), doc);
           EXPECT_EQ(put.status, 201) << put.body;
         }
       }
