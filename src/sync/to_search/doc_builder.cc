@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "sync/doc_fields.h"
 #include "util/base64.h"
 
 namespace cesync::sync {
@@ -327,6 +328,18 @@ Status DocBuilder::appendDocument(std::string& out, const cql::Row& row,
   }
   w.endObject();
   return {};
+}
+
+DocBuilder documentBuilderFor(const TableSchema& schema) {
+  std::vector<std::size_t> fields(schema.columns.size());
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    fields[i] = i;
+  }
+  std::vector<std::size_t> keys;
+  for (const auto& name : schema.primaryKey()) {
+    keys.push_back(static_cast<std::size_t>(schema.columnIndex(name)));
+  }
+  return DocBuilder(std::move(fields), std::move(keys), kTokenField, kIdField);
 }
 
 }  // namespace cesync::sync

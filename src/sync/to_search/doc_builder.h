@@ -8,6 +8,7 @@
 #include "common/result.h"
 #include "cql/rows.h"
 #include "cql/types/value.h"
+#include "sync/table_schema.h"
 #include "util/json_writer.h"
 
 namespace cesync::sync {
@@ -44,5 +45,10 @@ class DocBuilder {
   std::string token_field_;
   std::string id_field_;
 };
+
+/// The builder of a table's documents as cesync indexes them: every column of the table (in
+/// schema order, as RowFetcher reads them), the key columns in key order, and the token and id
+/// fields of sync/doc_fields.h.
+DocBuilder documentBuilderFor(const TableSchema& schema);
 
 }  // namespace cesync::sync

@@ -37,6 +37,8 @@ class RowFetcher {
   [[nodiscard]] Result<std::vector<FetchedRows>> fetch(const std::vector<KeyWork>& work);
 
   [[nodiscard]] const TableSchema& schema() const { return schema_; }
+  /// "SELECT <the result columns> FROM ks.t", for callers that add their own WHERE clause.
+  [[nodiscard]] const std::string& selectText() const { return select_; }
   /// The column holding the partition token.
   [[nodiscard]] std::size_t tokenColumn() const { return schema_.columns.size(); }
   /// The newest cell write time of a fetched row (µs), 0 when it has no non-key cell set.

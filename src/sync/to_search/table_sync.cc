@@ -3,26 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "sync/doc_fields.h"
 #include "sync/to_search/partition_documents.h"
 
 namespace cesync::sync {
-namespace {
-
-DocBuilder makeBuilder(const TableSchema& schema) {
-  std::vector<std::size_t> fields(schema.columns.size());
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    fields[i] = i;
-  }
-  std::vector<std::size_t> keys;
-  for (const auto& name : schema.primaryKey()) {
-    keys.push_back(static_cast<std::size_t>(schema.columnIndex(name)));
-  }
-  return DocBuilder(std::move(fields), std::move(keys), kTokenField, kIdField);
-}
-
-}  // namespace
-
 TableSync::TableSync(cql::Session& session, es::EsClient& search, state::CheckpointStore& store,
                      TableSchema schema, TableSyncOptions options, const Clock& clock)
     : search_(search),
@@ -31,7 +14,7 @@ TableSync::TableSync(cql::Session& session, es::EsClient& search, state::Checkpo
       options_(std::move(options)),
       clock_(clock),
       fetcher_(session, schema_, options_.consistency, options_.max_in_flight),
-      builder_(makeBuilder(schema_)) {}
+      builder_(documentBuilderFor(schema_)) {}
 
 std::string TableSync::scope() const {
   return schema_.keyspace + "." + schema_.table + "/to_search";
