@@ -143,6 +143,10 @@ Status ChangelogReader::sweep(std::int64_t now_micros, std::vector<ChangelogEntr
   return {};
 }
 
+std::int64_t ChangelogReader::readPosition() const {
+  return cursors_.empty() ? safe_micros_ : *std::min_element(cursors_.begin(), cursors_.end());
+}
+
 Result<std::vector<ChangelogEntry>> ChangelogReader::poll() {
   CESYNC_TRY(prepare());
   using std::chrono::duration_cast;

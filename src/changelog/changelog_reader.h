@@ -56,6 +56,11 @@ class ChangelogReader {
   /// become readable within the confidence window). The reader's checkpoint.
   [[nodiscard]] std::int64_t safePosition() const { return safe_micros_; }
 
+  /// Where the forward reads stand: every entry readable at the last poll whose id time is
+  /// before this has been returned. Ahead of safePosition() by about the confidence window; a
+  /// late entry can still appear behind it (the sweep finds those).
+  [[nodiscard]] std::int64_t readPosition() const;
+
   /// True when the last poll stopped at its entry budget: more is waiting.
   [[nodiscard]] bool behind() const { return behind_; }
 

@@ -54,6 +54,18 @@ struct ChangelogConfig {
   std::chrono::milliseconds poll_interval{};
 };
 
+struct SnapshotConfig {
+  std::uint32_t parallelism = 0;
+  std::uint32_t ranges = 0;
+  std::uint32_t page_size = 0;
+};
+
+struct SyncConfig {
+  std::uint32_t fetch_in_flight = 0;
+  std::chrono::milliseconds settle{};
+  std::chrono::milliseconds checkpoint_interval{};
+};
+
 struct StateConfig {
   std::string path;
 };
@@ -90,6 +102,8 @@ struct Config {
   CassandraConfig cassandra;
   SearchConfig search;
   ChangelogConfig changelog;
+  SnapshotConfig snapshot;
+  SyncConfig sync;
   StateConfig state;
   AdminConfig admin;
   LogConfig log;
