@@ -2,13 +2,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+#include <atomic>
+#include <csignal>
 #include <iostream>
 
 #include "cli/version.h"
+#include "common/logging.h"
 #include "config/config_loader.h"
+#include "state/sqlite_checkpoint_store.h"
+#include "sync/daemon.h"
 #include "sync/endpoints.h"
 #include "sync/mapping.h"
 #include "sync/setup.h"
+#include "sync/status_report.h"
 
 namespace cesync::cli {
 namespace {
@@ -24,6 +31,41 @@ int printError(const std::string& what) {
 
 Result<config::Config> loadConfig(const std::string& path) {
   return config::loadConfigFile(path, config::processEnv());
+}
+
+// Set by SIGTERM and SIGINT: stop reading, finish what is in flight, save and exit. A second
+// SIGINT (Ctrl-C twice) ends the process at once; the checkpoint makes that safe too.
+std::atomic<bool> g_stop{false};
+
+extern "C" void onStopSignal(int signal) {
+  if (signal == SIGINT && g_stop.load()) {
+    _exit(130);
+  }
+  g_stop.store(true);
+}
+
+void installStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = onStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+// Loads the configuration and sets up logging as it says; nullopt after printing the error.
+std::optional<config::Config> loadForDaemon(const std::string& path) {
+  auto config = loadConfig(path);
+  if (!config) {
+    std::cerr << config.error().message << "\n";
+    return std::nullopt;
+  }
+  auto logging = setupLogging(config->log.format == "json" ? LogFormat::kJson : LogFormat::kText,
+                              config->log.level);
+  if (!logging) {
+    std::cerr << "cesync: log.level: " << logging.error().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*config);
 }
 
 // Both sides, connected as the configuration says.
@@ -107,6 +149,67 @@ int mapping(const std::string& path, const std::string& table_name) {
   return kExitOk;
 }
 
+int run(const std::string& path, bool once) {
+  auto config = loadForDaemon(path);
+  if (!config) {
+    return kExitError;
+  }
+  installStopHandlers();
+  SystemClock clock;
+  auto daemon = sync::Daemon::open(*config, clock);
+  if (!daemon) {
+    return printError(daemon.error().message);
+  }
+  auto done = (*daemon)->run(g_stop, once);
+  if (!done) {
+    return printError(done.error().message);
+  }
+  return kExitOk;
+}
+
+int snapshot(const std::string& path, const std::vector<std::string>& tables) {
+  auto config = loadForDaemon(path);
+  if (!config) {
+    return kExitError;
+  }
+  installStopHandlers();
+  SystemClock clock;
+  auto daemon = sync::Daemon::open(*config, clock);
+  if (!daemon) {
+    return printError(daemon.error().message);
+  }
+  auto done = (*daemon)->snapshot(tables, g_stop);
+  if (!done) {
+    if (done.error().code == ErrorCode::kCancelled) {
+      return printError(
+          "snapshot stopped before it finished; progress is saved, run it again "
+          "to resume");
+    }
+    return printError(done.error().message);
+  }
+  return kExitOk;
+}
+
+int status(const std::string& path, bool json) {
+  auto config = loadConfig(path);
+  if (!config) {
+    std::cerr << config.error().message << "\n";
+    return kExitError;
+  }
+  auto store = state::SqliteCheckpointStore::open(config->state.path);
+  if (!store) {
+    return printError("state.path: cannot open " + config->state.path + ": " +
+                      store.error().message);
+  }
+  SystemClock clock;
+  auto report = sync::StatusReport::read(*config, **store, clock);
+  if (!report) {
+    return printError(report.error().message);
+  }
+  std::cout << (json ? report->json() + "\n" : report->text());
+  return kExitOk;
+}
+
 }  // namespace
 
 int runApp(int argc, char** argv) {
@@ -129,6 +232,30 @@ int runApp(int argc, char** argv) {
   mapping_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
   mapping_cmd->add_option("--table,-t", table, "The table, as keyspace.table")->required();
 
+  bool once = false;
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Run the daemon: snapshot tables never copied, then stream every change to the index "
+      "(SIGTERM or Ctrl-C stops it after saving its checkpoint)");
+  run_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
+  run_cmd->add_flag("--once", once,
+                    "Catch up with every change made before the start, then exit (0 on "
+                    "success)");
+
+  std::vector<std::string> snapshot_tables;
+  auto* snapshot_cmd = app.add_subcommand(
+      "snapshot",
+      "Copy every row of the tables into their indices now (resumes an unfinished snapshot)");
+  snapshot_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
+  snapshot_cmd->add_option("--table,-t", snapshot_tables,
+                           "Only this table, as keyspace.table (repeatable; default: all)");
+
+  bool json = false;
+  auto* status_cmd = app.add_subcommand(
+      "status", "Show each table's snapshot, checkpoint, lag, counts and latest dead letters");
+  status_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
+  status_cmd->add_flag("--json", json, "Print one JSON object");
+
   auto* config_cmd = app.add_subcommand("config", "Check a configuration file or print defaults");
   config_cmd->require_subcommand(1);
   auto* check = config_cmd->add_subcommand(
@@ -146,6 +273,15 @@ int runApp(int argc, char** argv) {
   }
   if (setup_cmd->parsed()) {
     return setup(config_path);
+  }
+  if (run_cmd->parsed()) {
+    return run(config_path, once);
+  }
+  if (snapshot_cmd->parsed()) {
+    return snapshot(config_path, snapshot_tables);
+  }
+  if (status_cmd->parsed()) {
+    return status(config_path, json);
   }
   if (mapping_cmd->parsed()) {
     return mapping(config_path, table);

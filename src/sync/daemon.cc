@@ -1,0 +1,306 @@
+#include "sync/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "common/backoff.h"
+#include "state/sqlite_checkpoint_store.h"
+#include "sync/endpoints.h"
+#include "sync/setup.h"
+#include "sync/to_search/doc_builder.h"
+#include "sync/to_search/snapshot.h"
+
+namespace cesync::sync {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+// Sleeps for `d`, waking early when `stop` is set.
+void sleepUnless(const std::atomic<bool>& stop, milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        milliseconds(50), until - std::chrono::steady_clock::now()));
+  }
+}
+
+double secondsBetween(std::int64_t from_micros, std::int64_t to_micros) {
+  return static_cast<double>(to_micros - from_micros) / 1e6;
+}
+
+// How long a --once run keeps retrying a transient fault before it gives up.
+constexpr milliseconds kOnceFaultBudget{120'000};
+// How often the stream logs what it did, when it did anything.
+constexpr std::int64_t kReportEveryMicros = 10'000'000;
+
+Result<changelog::ReaderOptions> readerOptions(const config::Config& config) {
+  changelog::ReaderOptions r;
+  r.keyspace = config.changelog.keyspace;
+  r.table = config.changelog.table;
+  r.shards = static_cast<std::int32_t>(config.changelog.shards);
+  r.bucket_width = duration_cast<std::chrono::seconds>(config.changelog.bucket_width);
+  r.confidence_window = config.changelog.confidence_window;
+  r.sweep_interval = config.changelog.sweep_interval;
+  r.settle_time = config.changelog.settle_time;
+  CESYNC_ASSIGN_OR_RETURN(consistency, parseConsistency(config.cassandra.consistency));
+  r.consistency = consistency;
+  return r;
+}
+
+}  // namespace
+
+Daemon::Daemon(const config::Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+
+Daemon::~Daemon() {
+  stream_.reset();
+  if (session_) {
+    session_->stop();
+  }
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::open(const config::Config& config, const Clock& clock) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config, clock));
+  CESYNC_TRY(daemon->load());
+  return daemon;
+}
+
+Status Daemon::load() {
+  CESYNC_ASSIGN_OR_RETURN(session_config, cassandraSessionConfig(config_));
+  auto session = cql::Session::connect(session_config);
+  if (!session) {
+    return fail(session.error().code, "cannot connect to Cassandra (cassandra.contact_points): " +
+                                          session.error().message);
+  }
+  session_ = std::move(*session);
+  auto search = es::EsClient::connect(searchClientOptions(config_), clock_);
+  if (!search) {
+    return fail(search.error().code,
+                "cannot reach the search engine (search.urls): " + search.error().message);
+  }
+  search_ = std::move(*search);
+  auto store = state::SqliteCheckpointStore::open(config_.state.path);
+  if (!store) {
+    return fail(store.error().code,
+                "state.path: cannot open " + config_.state.path + ": " + store.error().message);
+  }
+  store_ = std::move(*store);
+
+  CESYNC_ASSIGN_OR_RETURN(consistency, parseConsistency(config_.cassandra.consistency));
+  auto triggers = session_->prepare(
+      "SELECT trigger_name, options FROM system_schema.triggers WHERE keyspace_name = ? AND "
+      "table_name = ?");
+  if (!triggers) {
+    return fail(triggers.error().code,
+                "reading the installed triggers: " + triggers.error().message);
+  }
+  std::vector<StreamTable> streamed;
+  for (const auto& t : config_.tables) {
+    if (t.direction == config::Direction::kToCassandra) {
+      spdlog::warn("table {}: direction to_cassandra is not streamed by this version",
+                   t.qualifiedName());
+      continue;
+    }
+    const std::string where =
+        "tables: " + t.qualifiedName() + " (line " + std::to_string(t.line) + ")";
+    auto schema = loadTableSchema(*session_, t.keyspace, t.table);
+    if (!schema) {
+      return fail(schema.error().code, where + ": " + schema.error().message);
+    }
+    CESYNC_ASSIGN_OR_RETURN(
+        rows, session_->execute(cql::Statement::of(
+                  *triggers, {cql::Value::text(t.keyspace), cql::Value::text(t.table)})));
+    bool installed = false;
+    for (const auto row : rows.rows) {
+      CESYNC_ASSIGN_OR_RETURN(options, row.value(1));
+      installed = installed || valueText(options).find(kTriggerClass) != std::string::npos;
+    }
+    if (!installed) {
+      return fail(ErrorCode::kConfig, where +
+                                          ": the change-log trigger is not installed; run "
+                                          "`cesync setup --config FILE` first");
+    }
+    CESYNC_ASSIGN_OR_RETURN(exists, search_->admin().exists(t.index));
+    if (!exists) {
+      return fail(ErrorCode::kConfig, where + ": index " + t.index +
+                                          " does not exist; run `cesync setup --config FILE` "
+                                          "first");
+    }
+    TableSyncOptions options;
+    options.index = t.index;
+    options.limits.max_bytes = config_.search.bulk_max_bytes;
+    options.settle = config_.sync.settle;
+    options.max_in_flight = std::max<std::uint32_t>(1, config_.sync.fetch_in_flight);
+    options.consistency = consistency;
+    streamed.push_back({*schema, options});
+    tables_.push_back({t, std::move(*schema)});
+  }
+  CESYNC_ASSIGN_OR_RETURN(reader, readerOptions(config_));
+  stream_ =
+      std::make_unique<ChangeStream>(*session_, *search_, *store_, std::move(reader),
+                                     std::move(streamed), config_.sync.checkpoint_interval, clock_);
+  return {};
+}
+
+Status Daemon::retrying(const std::string& what, const std::function<Status()>& step,
+                        const std::atomic<bool>& stop, bool once) {
+  Backoff backoff({.initial = milliseconds(200),
+                   .max = milliseconds(30'000),
+                   .multiplier = 2.0,
+                   .max_retries = std::nullopt});
+  const auto first_try = std::chrono::steady_clock::now();
+  while (true) {
+    auto done = step();
+    if (done || stop.load()) {
+      return done;
+    }
+    if (done.error().code == ErrorCode::kCancelled) {
+      return done;
+    }
+    const bool transient = isTransient(done.error().code);
+    if (once && (!transient || std::chrono::steady_clock::now() - first_try > kOnceFaultBudget)) {
+      return fail(done.error().code, what + ": " + done.error().message);
+    }
+    const auto delay = backoff.next().value_or(milliseconds(30'000));
+    spdlog::log(transient ? spdlog::level::warn : spdlog::level::err, "{}: {} (retrying in {} ms)",
+                what, done.error().message, delay.count());
+    sleepUnless(stop, delay);
+  }
+}
+
+Status Daemon::snapshotTable(const Table& table, bool afresh, const std::atomic<bool>& stop) {
+  const std::string name = table.config.qualifiedName();
+  CESYNC_ASSIGN_OR_RETURN(status, snapshotStatus(*store_, name));
+  if (status.state == SnapshotState::kDone && !afresh) {
+    return {};
+  }
+  if (status.state == SnapshotState::kDone) {
+    CESYNC_TRY(resetSnapshot(*store_, name));
+    status = SnapshotStatus{};
+  }
+  if (status.state == SnapshotState::kRunning) {
+    spdlog::info("snapshot of {}: resuming ({} of {} ranges done, {} rows)", name,
+                 status.ranges_done, status.ranges, status.rows);
+  } else {
+    spdlog::info("snapshot of {} into index {}: starting", name, table.config.index);
+  }
+  CESYNC_ASSIGN_OR_RETURN(consistency, parseConsistency(config_.cassandra.consistency));
+  SnapshotOptions options;
+  options.index = table.config.index;
+  options.search = searchClientOptions(config_);
+  options.limits.max_bytes = config_.search.bulk_max_bytes;
+  options.ranges = std::max<std::uint32_t>(1, config_.snapshot.ranges);
+  options.parallelism = std::max<std::uint32_t>(1, config_.snapshot.parallelism);
+  options.page_size =
+      static_cast<std::int32_t>(std::clamp<std::uint32_t>(config_.snapshot.page_size, 1, 100'000));
+  options.consistency = consistency;
+
+  const std::int64_t started = clock_.wallMicros();
+  std::mutex mutex;
+  std::int64_t last_report = started;
+  auto progress = [&](const SnapshotProgress& p) {
+    const std::lock_guard lock(mutex);
+    const std::int64_t now = clock_.wallMicros();
+    if (now - last_report < 5'000'000) {
+      return;
+    }
+    last_report = now;
+    spdlog::info("snapshot of {}: {} of {} ranges, {} rows, {:.0f} rows/s", name, p.ranges_done,
+                 p.ranges, p.rows,
+                 static_cast<double>(p.rows) / std::max(secondsBetween(started, now), 1e-3));
+  };
+  CESYNC_ASSIGN_OR_RETURN(
+      report, runSnapshot(*session_, *store_, table.schema, options, clock_, &stop, progress));
+  const double seconds = std::max(secondsBetween(started, clock_.wallMicros()), 1e-3);
+  spdlog::info(
+      "snapshot of {}: done, {} rows in {:.1f} s ({:.0f} rows/s), {} already newer, {} dead "
+      "letters, {} ranges resumed",
+      name, report.rows, seconds, static_cast<double>(report.rows) / seconds, report.already_newer,
+      report.dead_letters, report.ranges_resumed);
+  return {};
+}
+
+Status Daemon::snapshot(const std::vector<std::string>& tables, const std::atomic<bool>& stop) {
+  for (const auto& wanted : tables) {
+    if (std::none_of(tables_.begin(), tables_.end(),
+                     [&](const Table& t) { return t.config.qualifiedName() == wanted; })) {
+      return fail(ErrorCode::kConfig,
+                  "--table " + wanted + ": not a to_search or both table of the configuration");
+    }
+  }
+  CESYNC_TRY(stream_->start().map([](std::int64_t) {}));
+  for (const auto& t : tables_) {
+    if (tables.empty() ||
+        std::find(tables.begin(), tables.end(), t.config.qualifiedName()) != tables.end()) {
+      CESYNC_TRY(retrying(
+          "snapshot of " + t.config.qualifiedName(),
+          [&] { return snapshotTable(t, /*afresh=*/true, stop); }, stop, /*once=*/true));
+    }
+  }
+  return {};
+}
+
+Status Daemon::run(const std::atomic<bool>& stop, bool once) {
+  CESYNC_ASSIGN_OR_RETURN(position, stream_->start());
+  spdlog::info("streaming {} table(s) from the change log at {:.1f} s ago", tables_.size(),
+               secondsBetween(position, clock_.wallMicros()));
+  for (const auto& t : tables_) {
+    auto done = retrying(
+        "snapshot of " + t.config.qualifiedName(),
+        [&] { return snapshotTable(t, /*afresh=*/false, stop); }, stop, once);
+    if (stop.load()) {
+      return {};
+    }
+    CESYNC_TRY(done);
+  }
+  return stream(stop, once);
+}
+
+Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
+  const std::int64_t target = clock_.wallMicros();
+  const milliseconds poll_interval = config_.changelog.poll_interval;
+  CycleReport since_report;
+  std::int64_t last_report = clock_.wallMicros();
+  while (!stop.load()) {
+    CycleReport cycle;
+    CESYNC_TRY(retrying(
+        "streaming",
+        [&]() -> Status {
+          CESYNC_ASSIGN_OR_RETURN(c, stream_->cycle());
+          cycle = c;
+          return stream_->saveCheckpoint(/*force=*/false);
+        },
+        stop, once));
+    since_report.entries += cycle.entries;
+    since_report.flushed.indexed += cycle.flushed.indexed;
+    since_report.flushed.deleted += cycle.flushed.deleted;
+    since_report.flushed.already_newer += cycle.flushed.already_newer;
+    since_report.flushed.dead_letters += cycle.flushed.dead_letters;
+    const std::int64_t now = clock_.wallMicros();
+    if (since_report.entries > 0 && now - last_report >= kReportEveryMicros) {
+      spdlog::info(
+          "streamed {} entries: {} indexed, {} deleted, {} already newer, {} dead letters; lag "
+          "{:.1f} s",
+          since_report.entries, since_report.flushed.indexed, since_report.flushed.deleted,
+          since_report.flushed.already_newer, since_report.flushed.dead_letters,
+          secondsBetween(stream_->appliedThrough(), now));
+      since_report = {};
+      last_report = now;
+    }
+    if (once && stream_->caughtUpTo(target)) {
+      break;
+    }
+    if (!stream_->behind() && cycle.entries == 0) {
+      sleepUnless(stop, poll_interval);
+    }
+  }
+  CESYNC_TRY(stream_->saveCheckpoint(/*force=*/true));
+  spdlog::info("stopped; checkpoint saved");
+  return {};
+}
+
+}  // namespace cesync::sync

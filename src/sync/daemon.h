@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "config/config.h"
+#include "cql/session.h"
+#include "es/client.h"
+#include "state/checkpoint_store.h"
+#include "sync/to_search/change_stream.h"
+
+namespace cesync::sync {
+
+/// `cesync run` and `cesync snapshot`: both sides connected, the state store open, and every
+/// table that sends changes to the search side checked and loaded. Tables whose direction is
+/// to_cassandra only are not streamed yet.
+class Daemon {
+ public:
+  /// Connects, opens the state store and checks that every to_search table has the trigger
+  /// and its index (else a kConfig error that names the table and says to run `cesync setup`).
+  static Result<std::unique_ptr<Daemon>> open(const config::Config& config, const Clock& clock);
+
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  /// Snapshots every table never snapshotted (resuming an unfinished snapshot), then streams
+  /// the change log until `stop`; with `once`, until everything logged before the stream
+  /// started is written. Faults are retried with backoff; with `once`, a fault that persists
+  /// (or one that retrying cannot fix) ends the run with its error. Stopping saves progress and
+  /// returns success.
+  [[nodiscard]] Status run(const std::atomic<bool>& stop, bool once);
+
+  /// Snapshots the named tables ("keyspace.table"; every to_search table when empty) afresh, or
+  /// resumes their unfinished snapshots. The change-log position is saved first, so a daemon
+  /// started afterwards streams every change made during the snapshot.
+  [[nodiscard]] Status snapshot(const std::vector<std::string>& tables,
+                                const std::atomic<bool>& stop);
+
+ private:
+  struct Table {
+    config::TableConfig config;
+    TableSchema schema;
+  };
+
+  Daemon(const config::Config& config, const Clock& clock);
+  Status load();
+  Status snapshotTable(const Table& table, bool afresh, const std::atomic<bool>& stop);
+  // Runs `step` until it succeeds, `stop` is set or (with `once`) it fails for good.
+  Status retrying(const std::string& what, const std::function<Status()>& step,
+                  const std::atomic<bool>& stop, bool once);
+  Status stream(const std::atomic<bool>& stop, bool once);
+
+  config::Config config_;
+  const Clock& clock_;
+  std::unique_ptr<cql::Session> session_;
+  std::unique_ptr<es::EsClient> search_;
+  std::unique_ptr<state::CheckpointStore> store_;
+  std::vector<Table> tables_;  // the to_search tables
+  std::unique_ptr<ChangeStream> stream_;
+};
+
+}  // namespace cesync::sync
