@@ -8,12 +8,15 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "state/sqlite_checkpoint_store.h"
 #include "support/http.h"
@@ -423,6 +426,110 @@ TEST_P(SnapshotTest, AStoppedSnapshotResumesWithoutRereadingFinishedRanges) {
   EXPECT_EQ(done->state, SnapshotState::kDone);
   EXPECT_EQ(done->ranges_done, 16U);
   EXPECT_EQ(done->rows, stopped->rows + second->rows);
+}
+
+TEST_P(SnapshotTest, AResumeReadsOnlyWhatSavedProgressLeaves) {
+  createTable("p int, c int, v text, PRIMARY KEY (p, c)");
+  std::vector<std::string> inserts;
+  for (int p = 0; p < 300; ++p) {
+    for (int c = 0; c < 5; ++c) {
+      inserts.push_back("INSERT INTO " + qualified() + " (p, c, v) VALUES (" + std::to_string(p) +
+                        ", " + std::to_string(c) + ", 'x')");
+    }
+  }
+  runAll(inserts);
+  std::map<int, std::int64_t> tokens;  // partition -> token
+  auto rows = session_->execute("SELECT DISTINCT p, token(p) FROM " + qualified());
+  ASSERT_TRUE(rows);
+  for (const auto row : rows->rows) {
+    tokens[*row.get<std::int32_t>(0)] = *row.get<std::int64_t>(1);
+  }
+  ASSERT_EQ(tokens.size(), 300U);
+
+  // Saved progress as a stopped run leaves it: range 0 done, range 1 stopped in the partition
+  // of its middle token, the others not begun.
+  const auto ranges = splitTokenRing(16);
+  std::vector<std::int64_t> in_range1;
+  for (const auto& [p, t] : tokens) {
+    if (t > ranges[1].start && t <= ranges[1].end) {
+      in_range1.push_back(t);
+    }
+  }
+  ASSERT_GE(in_range1.size(), 3U);
+  std::sort(in_range1.begin(), in_range1.end());
+  const std::int64_t resume_at = in_range1[in_range1.size() / 2];
+  const std::string scope = snapshotScope(schema_);
+  ASSERT_TRUE(store_->commit({.cursors = {{scope, "ranges", "16", 1},
+                                          {scope, "started", "1", 1},
+                                          {scope, "rows", "0", 1},
+                                          {scope, "range-00000", "done", 1},
+                                          {scope, "range-00001", std::to_string(resume_at), 1}},
+                              .dead_letters = {}}));
+  auto before = snapshotStatus(*store_, qualified());
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->state, SnapshotState::kRunning);
+  EXPECT_EQ(before->ranges_done, 1U);
+
+  // Exactly the rows of range 1 from the saved token on (inclusive), and of ranges 2..15.
+  std::set<std::string> want;
+  for (const auto& [p, t] : tokens) {
+    if (t > ranges[1].end || (t > ranges[1].start && t >= resume_at)) {
+      for (int c = 0; c < 5; ++c) {
+        want.insert("[" + std::to_string(p) + "," + std::to_string(c) + "]");
+      }
+    }
+  }
+  SnapshotOptions o = options();
+  o.ranges = 4;  // ignored: a resumed snapshot keeps its ranges
+  o.page_size = 7;
+  auto report = snapshot(o);
+  ASSERT_TRUE(report) << report.error().toString();
+  EXPECT_EQ(report->ranges, 16U);
+  EXPECT_EQ(report->ranges_resumed, 2U);
+  EXPECT_EQ(report->rows, want.size());
+  std::set<std::string> have;
+  for (auto hit : searchAll()["hits"]["hits"].get_array()) {
+    have.insert(std::string(std::string_view(hit["_id"])));
+  }
+  EXPECT_EQ(have, want);
+  auto after = snapshotStatus(*store_, qualified());
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->state, SnapshotState::kDone);
+  EXPECT_EQ(after->ranges_done, 16U);
+  EXPECT_EQ(after->started_micros, 1);
+}
+
+TEST_P(SnapshotTest, AnUnreachableIndexIsRetriedUntilStopped) {
+  createTable("k int PRIMARY KEY, v text");
+  run("INSERT INTO " + qualified() + " (k, v) VALUES (1, 'a')");
+  SnapshotOptions o = options();
+  o.search.transport.base_url = "http://127.0.0.1:1";  // nothing listens there
+  o.search.request_retry.max_retries = 0;
+  o.retry.initial = std::chrono::milliseconds(10);
+  o.retry.max = std::chrono::milliseconds(100);
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    stop = true;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto report = snapshot(o, &stop);
+  stopper.join();
+  // A transient fault does not end the snapshot: only the stop does, promptly.
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code, ErrorCode::kCancelled) << report.error().toString();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(5000));
+  auto status = snapshotStatus(*store_, qualified());
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, SnapshotState::kRunning);
+  EXPECT_EQ(status->ranges_done, 0U);
+
+  // The same snapshot, run again with the engine reachable, completes.
+  auto resumed = snapshot(options());
+  ASSERT_TRUE(resumed) << resumed.error().toString();
+  EXPECT_EQ(resumed->rows, 1U);
+  EXPECT_EQ(resumed->indexed, 1U);
 }
 
 TEST_P(SnapshotTest, ARejectedDocumentIsDeadLetteredWhileTheRestAreIndexed) {
