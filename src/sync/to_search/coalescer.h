@@ -35,6 +35,10 @@ struct KeyWork {
   bool newest_is_delete = false;
   /// How many entries were merged into this work.
   std::uint32_t entries = 0;
+  /// A re-read that did not show its change yet waits until this time (µs) for the next one;
+  /// the wait doubles each time.
+  std::int64_t recheck_at_micros = 0;
+  std::int64_t recheck_gap_micros = 0;
 };
 
 /// Merges the change-log entries of one table into the least re-reading that covers them: many

@@ -6,6 +6,13 @@
 #include "sync/to_search/partition_documents.h"
 
 namespace cesync::sync {
+namespace {
+
+// The first wait before a settling row is read again; it doubles each time.
+constexpr std::int64_t kFirstRecheckMicros = 200'000;
+
+}  // namespace
+
 TableSync::TableSync(cql::Session& session, es::EsClient& search, state::CheckpointStore& store,
                      TableSchema schema, TableSyncOptions options, const Clock& clock)
     : search_(search),
@@ -22,8 +29,10 @@ std::string TableSync::scope() const {
 
 std::optional<std::int64_t> TableSync::oldestOutstanding() const {
   std::optional<std::int64_t> oldest;
-  for (const auto& w : work_) {
-    oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
+  for (const auto* list : {&work_, &waiting_}) {
+    for (const auto& w : *list) {
+      oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
+    }
   }
   return oldest;
 }
@@ -37,14 +46,22 @@ Result<FlushReport> TableSync::flush() {
     }
     work_.push_back(std::move(w));
   }
+  const std::int64_t now = clock_.wallMicros();
+  std::erase_if(waiting_, [&](KeyWork& w) {
+    if (w.recheck_at_micros > now) {
+      return false;
+    }
+    work_.push_back(std::move(w));
+    return true;
+  });
   FlushReport report;
   report.work = work_.size();
+  report.rechecks = waiting_.size();
   if (work_.empty()) {
     return report;
   }
   CESYNC_ASSIGN_OR_RETURN(fetched, fetcher_.fetch(work_));
 
-  const std::int64_t now = clock_.wallMicros();
   const std::int64_t settle =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.settle).count();
   std::vector<es::BulkEncoder> batches(1);
@@ -106,7 +123,13 @@ Result<FlushReport> TableSync::flush() {
       }
     }
     if (!conclusive && settling) {
-      recheck.push_back(w);
+      // Read again soon, then less and less often: most changes show within milliseconds,
+      // while a column delete never raises the row's write time and waits out `settle`.
+      KeyWork again = w;
+      again.recheck_gap_micros =
+          std::max<std::int64_t>(kFirstRecheckMicros, 2 * again.recheck_gap_micros);
+      again.recheck_at_micros = now + again.recheck_gap_micros;
+      recheck.push_back(std::move(again));
     }
   }
 
@@ -146,8 +169,11 @@ Result<FlushReport> TableSync::flush() {
     CESYNC_TRY(store_.commit({.cursors = {}, .dead_letters = dead_letters}));
   }
   report.dead_letters = dead_letters.size();
-  report.rechecks = recheck.size();
-  work_ = std::move(recheck);
+  work_.clear();
+  for (auto& w : recheck) {
+    waiting_.push_back(std::move(w));
+  }
+  report.rechecks = waiting_.size();
   return report;
 }
 

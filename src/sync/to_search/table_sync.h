@@ -70,7 +70,8 @@ class TableSync {
   Coalescer coalescer_;
   RowFetcher fetcher_;
   DocBuilder builder_;
-  std::vector<KeyWork> work_;  // taken from the coalescer, not yet written for good
+  std::vector<KeyWork> work_;     // to read and write at the next flush
+  std::vector<KeyWork> waiting_;  // re-reads still settling, until their recheck time
 };
 
 }  // namespace cesync::sync
