@@ -150,8 +150,7 @@ class SnapshotRun {
  public:
   SnapshotRun(cql::Session& session, state::CheckpointStore& store, const TableSchema& schema,
               const SnapshotOptions& options, const Clock& clock, const std::atomic<bool>* stop,
-              const std::function<void(const SnapshotProgress&)>& progress, std::size_t ranges,
-              const Saved& saved)
+              const std::function<void(const SnapshotProgress&)>& progress, const Saved& saved)
       : session_(session),
         store_(store),
         options_(options),
@@ -162,7 +161,7 @@ class SnapshotRun {
         builder_(documentBuilderFor(schema)),
         scope_(snapshotScope(schema)),
         dead_letter_scope_(qualifiedName(schema) + "/to_search"),
-        ranges_(ranges),
+        ranges_(saved.ranges),
         ranges_done_(saved.rangesDone()),
         rows_(saved.rows) {}
 
@@ -561,7 +560,7 @@ Result<SnapshotReport> runSnapshot(cql::Session& session, state::CheckpointStore
          .dead_letters = {}}));
   }
 
-  SnapshotRun run(session, store, schema, options, clock, stop, progress, saved.ranges, saved);
+  SnapshotRun run(session, store, schema, options, clock, stop, progress, saved);
   CESYNC_TRY(run.prepare());
   const auto ranges = splitTokenRing(saved.ranges);
   for (std::size_t i = 0; i < ranges.size(); ++i) {
