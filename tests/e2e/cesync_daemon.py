@@ -458,13 +458,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(path, state_path, tables, search_url, extra=""):
-    """A config for the local cluster. `tables`: list of "ks.t" or (ks.t, {key: value})."""
+def write_config(path, state_path, tables, search_url, extra="", changelog=None):
+    """A config for the local cluster. `tables`: list of "ks.t" or (ks.t, {key: value});
+    `changelog`: more changelog.* settings (docs/CONFIG.md), e.g. {"confidence_window": "3s"}."""
     cassandra = os.environ.get("CESYNC_CASSANDRA", "127.0.0.1:9042")
+    log_settings = {"replication": "\"{'class': 'SimpleStrategy', 'replication_factor': 1}\"",
+                    "poll_interval": "100ms", **(changelog or {})}
     lines = [
         f"cassandra: {{contact_points: ['{cassandra}'], consistency: ONE}}",
         f"search: {{urls: ['{search_url}']}}",
-        "changelog: {replication: \"{'class': 'SimpleStrategy', 'replication_factor': 1}\", poll_interval: 100ms}",
+        "changelog: {" + ", ".join(f"{k}: {v}" for k, v in log_settings.items()) + "}",
         f"state: {{path: '{state_path}'}}",
         f"admin: {{listen: '127.0.0.1:{free_port()}'}}",
         "log: {level: debug}",

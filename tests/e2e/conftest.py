@@ -87,17 +87,17 @@ def keyspace(cassandra_session, search):
 
 @pytest.fixture
 def cesync(cesync_bin, tmp_path, search):
-    """make(tables, engine=search, extra="") writes a config (state under tmp_path) and returns a
+    """make(tables, engine=search, extra="", changelog=None) writes a config (state under tmp_path) and returns a
     Daemon for it. Daemons still running at the end get SIGTERM; their output is printed (pytest
     shows it for failed tests)."""
     daemons = []
 
-    def make(tables, engine=None, extra=""):
+    def make(tables, engine=None, extra="", changelog=None):
         n = len(daemons) + 1
         workdir = tmp_path / f"cesync{n}"
         workdir.mkdir()
         cfg = write_config(workdir / "cesync.yaml", workdir / "state.db", tables,
-                           (engine or search).url, extra)
+                           (engine or search).url, extra, changelog)
         daemon = Daemon(cesync_bin, cfg, workdir)
         daemons.append(daemon)
         return daemon

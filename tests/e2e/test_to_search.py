@@ -46,9 +46,9 @@ def test_snapshot_then_stream_every_kind_of_write(cassandra_session, search, key
     items, events = f"{ks}_items", f"{ks}_events"
 
     # Rows written before setup have no change-log entries: only the snapshot can find them.
-    ins_item = s.prepare(f"INSERT INTO {ks}.items (id, name, qty, price, tags, notes, attrs, at)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    ins_event = s.prepare(f"INSERT INTO {ks}.events (tenant, day, seq, sub, body, n) VALUES (?, ?, ?, ?, ?, ?)")
+    # (Unprepared: see test_statements_prepared_before_setup_are_logged.)
+    ins_item = f"INSERT INTO {ks}.items (id, name, qty, price, tags, notes, attrs, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    ins_event = f"INSERT INTO {ks}.events (tenant, day, seq, sub, body, n) VALUES (%s, %s, %s, %s, %s, %s)"
     for i in range(60):
         s.execute(ins_item, (f"pre-{i}", f"item {i}", i, decimal.Decimal(f"{i}.{i % 10}0"), {f"t{i % 3}", "all"},
                              [f"n{i}"], {"a": i}, EPOCH + datetime.timedelta(milliseconds=1_700_000_000_000 + i)))
@@ -70,6 +70,8 @@ def test_snapshot_then_stream_every_kind_of_write(cassandra_session, search, key
                 raise AssertionError(f"after {what}: {e}") from None
 
     synced("the snapshot")
+    ins_item = s.prepare(ins_item.replace("%s", "?"))
+    ins_event = s.prepare(ins_event.replace("%s", "?"))
 
     # Inserts, through the change log.
     for i in range(20):
@@ -302,13 +304,17 @@ def test_sigkill_mid_stream_loses_nothing(cassandra_session, search, keyspace, c
     s = cassandra_session
     ks = keyspace("kill")
     create_tables(s, ks, KV)
-    ins = s.prepare(f"INSERT INTO {ks}.kv (k, c, v, n, s) VALUES (?, ?, ?, ?, ?)")
+    ins = f"INSERT INTO {ks}.kv (k, c, v, n, s) VALUES (%s, %s, %s, %s, %s)"
     for k in range(20):
         for c in range(10):
             s.execute(ins, (k, c, f"pre {k}/{c}", k * c, {c}))
-    daemon = cesync([f"{ks}.kv"])
+    # A short confidence window, so that the checkpoint moves during the test and every kill
+    # lands after progress was saved.
+    daemon = cesync([f"{ks}.kv"], changelog={"confidence_window": "3s", "sweep_interval": "500ms"})
     daemon.setup()
     daemon.start()
+
+    ins = s.prepare(ins.replace("%s", "?"))
 
     upd = s.prepare(f"UPDATE {ks}.kv SET n = ?, v = ? WHERE k = ? AND c = ?")
     add = s.prepare(f"UPDATE {ks}.kv SET s = s + ? WHERE k = ? AND c = ?")
@@ -350,21 +356,29 @@ def test_sigkill_mid_stream_loses_nothing(cassandra_session, search, keyspace, c
                     for f in futures:
                         f.result()
                     futures.clear()
-                    time.sleep(0.02)  # pacing: a steady stream of a few hundred writes a second
+                    time.sleep(0.06)  # pacing: a steady stream of about 200 writes a second
                 done.append(i)
             for f in futures:
                 f.result()
         except Exception as e:  # reported by the test thread
             errors.append(e)
 
+    def checkpoint():
+        return daemon.table_status(f"{ks}.kv")["checkpoint"] or ""
+
     thread = threading.Thread(target=writer)
     thread.start()
     try:
         kills = 0
-        for fraction in (0.2, 0.45, 0.7):
+        last_checkpoint = checkpoint()
+        for fraction in (0.25, 0.5, 0.75):
             wait_until(lambda: "" if len(done) >= total * fraction or not thread.is_alive()
                        else f"{len(done)} writes so far", 120, f"{fraction:.0%} of the writes",
                        check=daemon.assert_running, interval=0.05)
+            # Kill only once this run has saved progress: the restart must resume from it.
+            wait_until(lambda: "" if checkpoint() > last_checkpoint else f"checkpoint still {last_checkpoint}",
+                       30, "the checkpoint to move", check=daemon.assert_running, interval=0.2)
+            last_checkpoint = checkpoint()
             daemon.kill()
             kills += 1
             daemon.start()
@@ -401,7 +415,6 @@ def test_rejected_documents_are_dead_lettered(cassandra_session, search, opensea
     assert f"index {index}: exists, left as it is" in out.stdout
     daemon.start()
     bad = {"pre-bad"}
-    rows = 32
     for i in range(30):
         if i % 10 == 3:
             code = f"x{i}"
@@ -426,19 +439,49 @@ def test_rejected_documents_are_dead_lettered(cassandra_session, search, opensea
 
     wait_until(dead_letters_reported, SYNC_TIMEOUT, "the dead letters in cesync status", check=daemon.assert_running)
     st = daemon.table_status(f"{ks}.orders")
-    assert st["counts"]["dead_letters"] == len(bad), st
+    # A row rejected twice (the snapshot and the change log both met it) may count twice.
+    assert st["counts"]["dead_letters"] >= len(bad), st
+    assert {d["key"] for d in st["dead_letters"]} == bad, st["dead_letters"]
     for letter in st["dead_letters"]:
         assert letter["reason"], letter
         assert letter["at"], letter
-        assert any(b in letter["key"] for b in bad), letter
     assert any("pars" in d["reason"].lower() or "integer" in d["reason"].lower() or "number" in d["reason"].lower()
                for d in st["dead_letters"]), st["dead_letters"]
-    assert st["counts"]["indexed"] >= rows - len(bad), st
+    # The log brought 30 writes, 3 of them rejected; the snapshot may have indexed some first.
+    assert st["counts"]["indexed"] + st["counts"]["already_newer"] >= 30 - 3, st
+    assert st["snapshot"] == {"state": "done", "ranges": st["snapshot"]["ranges"],
+                              "ranges_done": st["snapshot"]["ranges"], "rows": st["snapshot"]["rows"]}, st
 
     # A dead-lettered row fixed later syncs like any other change.
     s.execute(f"UPDATE {ks}.orders SET code = '13' WHERE id = 'o13'")
     bad.discard("o13")
     wait_index_equals_table(s, search, ks, "orders", index, SYNC_TIMEOUT, daemon, exclude=bad)
+    daemon.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes through statements an application prepared before `cesync setup`
+
+
+def test_statements_prepared_before_setup_are_logged(cassandra_session, search, keyspace, cesync):
+    """An application keeps the statements it prepared at its start. Cassandra 5.0 keeps each
+    prepared statement's table metadata, triggers included, from the time it was prepared, and
+    CREATE TRIGGER does not evict it (preparing the same text again returns the cached statement):
+    writes through such statements are applied without the trigger, so without log entries."""
+    s = cassandra_session
+    ks = keyspace("prep")
+    create_tables(s, ks, "CREATE TABLE {ks}.acct (id int PRIMARY KEY, balance int)")
+    app_insert = s.prepare(f"INSERT INTO {ks}.acct (id, balance) VALUES (?, ?)")
+    s.execute(app_insert, (1, 100))
+    daemon = cesync([f"{ks}.acct"])
+    daemon.setup()
+    daemon.start()
+    wait_index_equals_table(s, search, ks, "acct", f"{ks}_acct", SYNC_TIMEOUT, daemon)
+    s.execute(app_insert, (2, 200))  # the application's statement, prepared before setup
+    s.execute(f"INSERT INTO {ks}.acct (id, balance) VALUES (3, 300)")  # a statement the log sees
+    wait_until(lambda: "" if search.get(f"{ks}_acct", "3") else "no document 3 yet", SYNC_TIMEOUT,
+               "the unprepared insert", check=daemon.assert_running)
+    wait_index_equals_table(s, search, ks, "acct", f"{ks}_acct", 15, daemon)
     daemon.stop()
 
 
@@ -450,11 +493,12 @@ def test_run_once_catches_up_and_status_reports_it(cassandra_session, search, ke
     s = cassandra_session
     ks = keyspace("once")
     create_tables(s, ks, "CREATE TABLE {ks}.notes (owner text, at timeuuid, body text, PRIMARY KEY (owner, at))")
-    ins = s.prepare(f"INSERT INTO {ks}.notes (owner, at, body) VALUES (?, now(), ?)")
+    ins = f"INSERT INTO {ks}.notes (owner, at, body) VALUES (%s, now(), %s)"
     for i in range(120):
         s.execute(ins, (f"user{i % 12}", f"before setup {i}"))
     daemon = cesync([f"{ks}.notes"])
     daemon.setup()
+    ins = s.prepare(ins.replace("%s", "?"))
     # Logged writes between setup and the first run: the snapshot or the log brings them.
     for i in range(30):
         s.execute(ins, (f"user{i % 5}", f"after setup {i}"))
