@@ -23,9 +23,9 @@ namespace ondemand = simdjson::ondemand;
 
 constexpr std::int64_t kMillisPerDay = 86'400'000;
 constexpr std::int64_t kNanosPerDay = 86'400'000'000'000;
-// A varint written with an exponent (1e30) is expanded to digits; this bounds what a hostile
-// "1e999999999" can cost.
-constexpr std::size_t kMaxVarintDigits = 10'000;
+// The most decimal digits a varint or decimal may have (after expanding an exponent, as in 1e30):
+// converting digits to binary costs their square, and a hostile "1e999999999" must not.
+constexpr std::size_t kMaxDigits = 10'000;
 // How much of an offending value an error message quotes.
 constexpr std::size_t kMaxQuoted = 64;
 
@@ -33,7 +33,12 @@ std::string clipped(std::string_view text) {
   if (text.size() <= kMaxQuoted) {
     return std::string(text);
   }
-  return std::string(text.substr(0, kMaxQuoted)) + "...";
+  // Cut before a UTF-8 continuation byte, not inside a character.
+  std::size_t end = kMaxQuoted;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return std::string(text.substr(0, end)) + "...";
 }
 
 // How an error shows text that was read as a string (a JSON string's content or a map key).
@@ -41,9 +46,18 @@ std::string quotedText(std::string_view text) {
   return "\"" + clipped(text) + "\"";
 }
 
-Error mismatch(const CqlType& type, std::string_view expected, std::string_view got) {
+// How an error shows the offending input, built only when there is an error: a JSON token as
+// written, or the content of a JSON string (or a map key) in quotes.
+struct Got {
+  std::string_view text;
+  bool quoted = false;
+  [[nodiscard]] std::string str() const { return quoted ? quotedText(text) : clipped(text); }
+};
+
+Error mismatch(const CqlType& type, std::string_view expected, std::string_view shown) {
   return makeError(ErrorCode::kInvalidArgument, "expected " + std::string(expected) + " for " +
-                                                    type.toString() + ", got " + std::string(got));
+                                                    type.toString() + ", got " +
+                                                    std::string(shown));
 }
 
 Error withContext(std::string_view context, Error error) {
@@ -156,12 +170,21 @@ std::optional<DecimalParts> parseDecimalParts(std::string_view s) {
 
 // Minimal two's-complement big-endian bytes of a sign and decimal digits.
 cql::Bytes twosComplement(bool negative, std::string_view digits) {
-  // Magnitude, little-endian base 256, by repeated multiply-and-add.
+  // Magnitude, little-endian base 256, by repeated multiply-and-add of up to six digits at a time
+  // (255 * 10^6 plus a carry below 2^24 fits 32 bits).
   std::vector<std::uint8_t> magnitude;
-  for (const char c : digits) {
-    auto carry = static_cast<std::uint32_t>(c - '0');
+  magnitude.reserve(digits.size() / 2 + 1);
+  for (std::size_t at = 0; at < digits.size();) {
+    const std::size_t n = std::min<std::size_t>(6, digits.size() - at);
+    std::uint32_t scale = 1;
+    std::uint32_t carry = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      scale *= 10;
+      carry = carry * 10 + static_cast<std::uint32_t>(digits[at + i] - '0');
+    }
+    at += n;
     for (auto& b : magnitude) {
-      const std::uint32_t cur = std::uint32_t{b} * 10 + carry;
+      const std::uint32_t cur = std::uint32_t{b} * scale + carry;
       b = static_cast<std::uint8_t>(cur & 0xFF);
       carry = cur >> 8;
     }
@@ -243,16 +266,16 @@ IntRange rangeOf(TypeKind kind) {
 
 // An integer in any exact number form (42, "42", 4.2e1, "42.0") within `range`. `expected` names
 // the form in errors; `got` is how the offending text is shown.
-Result<std::int64_t> parseInteger(const CqlType& type, std::string_view text, std::string_view got,
+Result<std::int64_t> parseInteger(const CqlType& type, std::string_view text, const Got& got,
                                   IntRange range, std::string_view expected = "an integer") {
   const auto parts = parseDecimalParts(text);
   if (!parts) {
-    return tl::unexpected(mismatch(type, expected, got));
+    return tl::unexpected(mismatch(type, expected, got.str()));
   }
   bool too_large = false;
   const auto digits = integralDigits(*parts, 20, too_large);
   if (!digits) {
-    return tl::unexpected(mismatch(type, expected, std::string(got) + " (a fraction)"));
+    return tl::unexpected(mismatch(type, expected, got.str() + " (a fraction)"));
   }
   std::uint64_t magnitude = 0;
   const auto [end, ec] =
@@ -261,9 +284,9 @@ Result<std::int64_t> parseInteger(const CqlType& type, std::string_view text, st
                                   ? std::uint64_t{0} - static_cast<std::uint64_t>(range.min)
                                   : static_cast<std::uint64_t>(range.max);
   if (too_large || (!digits->empty() && ec != std::errc()) || magnitude > limit) {
-    return fail(ErrorCode::kInvalidArgument,
-                std::string(got) + " is out of range for " + type.toString() + " (" +
-                    std::to_string(range.min) + " to " + std::to_string(range.max) + ")");
+    return fail(ErrorCode::kInvalidArgument, got.str() + " is out of range for " + type.toString() +
+                                                 " (" + std::to_string(range.min) + " to " +
+                                                 std::to_string(range.max) + ")");
   }
   if (parts->negative) {
     // -magnitude without overflow for magnitude 2^63.
@@ -272,7 +295,7 @@ Result<std::int64_t> parseInteger(const CqlType& type, std::string_view text, st
   return static_cast<std::int64_t>(magnitude);
 }
 
-Result<Value> integerValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> integerValue(const CqlType& type, std::string_view text, const Got& got) {
   CESYNC_ASSIGN_OR_RETURN(n, parseInteger(type, text, got, rangeOf(type.kind)));
   switch (type.kind) {
     case TypeKind::kTinyint:
@@ -288,33 +311,38 @@ Result<Value> integerValue(const CqlType& type, std::string_view text, std::stri
   }
 }
 
-Result<Value> varintValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> varintValue(const CqlType& type, std::string_view text, const Got& got) {
   const auto parts = parseDecimalParts(text);
   if (!parts) {
-    return tl::unexpected(mismatch(type, "an integer", got));
+    return tl::unexpected(mismatch(type, "an integer", got.str()));
   }
   bool too_large = false;
-  const auto digits = integralDigits(*parts, kMaxVarintDigits, too_large);
+  const auto digits = integralDigits(*parts, kMaxDigits, too_large);
   if (!digits) {
-    return tl::unexpected(mismatch(type, "an integer", std::string(got) + " (a fraction)"));
+    return tl::unexpected(mismatch(type, "an integer", got.str() + " (a fraction)"));
   }
   if (too_large) {
-    return fail(ErrorCode::kInvalidArgument, std::string(got) + " has more than " +
-                                                 std::to_string(kMaxVarintDigits) +
+    return fail(ErrorCode::kInvalidArgument, got.str() + " has more than " +
+                                                 std::to_string(kMaxDigits) +
                                                  " digits, too large for varint");
   }
   return Value::varint(twosComplement(parts->negative, *digits));
 }
 
-Result<Value> decimalValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> decimalValue(const CqlType& type, std::string_view text, const Got& got) {
   const auto parts = parseDecimalParts(text);
   if (!parts) {
-    return tl::unexpected(mismatch(type, "a decimal number", got));
+    return tl::unexpected(mismatch(type, "a decimal number", got.str()));
   }
   if (parts->scale < std::numeric_limits<std::int32_t>::min() ||
       parts->scale > std::numeric_limits<std::int32_t>::max()) {
     return fail(ErrorCode::kInvalidArgument,
-                std::string(got) + ": the exponent is out of range for decimal");
+                got.str() + ": the exponent is out of range for decimal");
+  }
+  if (parts->digits.size() > kMaxDigits) {
+    return fail(ErrorCode::kInvalidArgument, got.str() + " has more than " +
+                                                 std::to_string(kMaxDigits) +
+                                                 " digits, too large for decimal");
   }
   return Value::decimal(cql::Decimal{twosComplement(parts->negative, parts->digits),
                                      static_cast<std::int32_t>(parts->scale)});
@@ -322,7 +350,7 @@ Result<Value> decimalValue(const CqlType& type, std::string_view text, std::stri
 
 // A float or double from number text; `allow_words` also reads "NaN", "Infinity" and
 // "-Infinity" (string forms only: JSON numbers cannot spell them).
-Result<Value> floatingValue(const CqlType& type, std::string_view text, std::string_view got,
+Result<Value> floatingValue(const CqlType& type, std::string_view text, const Got& got,
                             bool allow_words) {
   const bool is_float = type.kind == TypeKind::kFloat;
   if (allow_words) {
@@ -340,7 +368,7 @@ Result<Value> floatingValue(const CqlType& type, std::string_view text, std::str
     }
   }
   if (!parseDecimalParts(text)) {
-    return tl::unexpected(mismatch(type, "a number", got));
+    return tl::unexpected(mismatch(type, "a number", got.str()));
   }
   // from_chars reads neither a leading '+' nor "5." / ".5" consistently; normalise them.
   std::string normal;
@@ -366,20 +394,20 @@ Result<Value> floatingValue(const CqlType& type, std::string_view text, std::str
     float f = 0;
     const auto [ptr, ec] = std::from_chars(begin, end, f);
     if (ec == std::errc::result_out_of_range) {
-      return fail(ErrorCode::kInvalidArgument, std::string(got) + " is out of range for float");
+      return fail(ErrorCode::kInvalidArgument, got.str() + " is out of range for float");
     }
     if (ec != std::errc() || ptr != end) {
-      return tl::unexpected(mismatch(type, "a number", got));
+      return tl::unexpected(mismatch(type, "a number", got.str()));
     }
     return Value::floating(negative ? -f : f);
   }
   double d = 0;
   const auto [ptr, ec] = std::from_chars(begin, end, d);
   if (ec == std::errc::result_out_of_range) {
-    return fail(ErrorCode::kInvalidArgument, std::string(got) + " is out of range for double");
+    return fail(ErrorCode::kInvalidArgument, got.str() + " is out of range for double");
   }
   if (ec != std::errc() || ptr != end) {
-    return tl::unexpected(mismatch(type, "a number", got));
+    return tl::unexpected(mismatch(type, "a number", got.str()));
   }
   return Value::doublePrecision(negative ? -d : d);
 }
@@ -562,54 +590,54 @@ std::optional<std::int64_t> parseIsoMillis(std::string_view s, bool& has_time) {
 
 constexpr std::string_view kTimestampForm = "an ISO-8601 timestamp or epoch milliseconds";
 
-Result<Value> timestampValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> timestampValue(const CqlType& type, std::string_view text, const Got& got) {
   bool has_time = false;
   const auto millis = parseIsoMillis(text, has_time);
   if (!millis) {
-    return tl::unexpected(mismatch(type, kTimestampForm, got));
+    return tl::unexpected(mismatch(type, kTimestampForm, got.str()));
   }
   return Value::timestamp(*millis);
 }
 
 constexpr std::string_view kDateForm = "a date YYYY-MM-DD";
 
-Result<Value> dateFromMillis(const CqlType& type, std::int64_t millis, std::string_view got) {
+Result<Value> dateFromMillis(const CqlType& type, std::int64_t millis, const Got& got) {
   if (millis % kMillisPerDay != 0) {
-    return tl::unexpected(mismatch(type, kDateForm, std::string(got) + " (not midnight UTC)"));
+    return tl::unexpected(mismatch(type, kDateForm, got.str() + " (not midnight UTC)"));
   }
   const std::int64_t days = millis / kMillisPerDay;
   if (days < std::numeric_limits<std::int32_t>::min() ||
       days > std::numeric_limits<std::int32_t>::max()) {
-    return fail(ErrorCode::kInvalidArgument, std::string(got) + " is out of range for date");
+    return fail(ErrorCode::kInvalidArgument, got.str() + " is out of range for date");
   }
   return Value::date(static_cast<std::int32_t>(days));
 }
 
-Result<Value> dateValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> dateValue(const CqlType& type, std::string_view text, const Got& got) {
   std::size_t pos = 0;
   std::int64_t days = 0;
   if (readDate(text, pos, days) && pos == text.size()) {
     if (days < std::numeric_limits<std::int32_t>::min() ||
         days > std::numeric_limits<std::int32_t>::max()) {
-      return fail(ErrorCode::kInvalidArgument, std::string(got) + " is out of range for date");
+      return fail(ErrorCode::kInvalidArgument, got.str() + " is out of range for date");
     }
     return Value::date(static_cast<std::int32_t>(days));
   }
   bool has_time = false;
   const auto millis = parseIsoMillis(text, has_time);
   if (!millis) {
-    return tl::unexpected(mismatch(type, kDateForm, got));
+    return tl::unexpected(mismatch(type, kDateForm, got.str()));
   }
   return dateFromMillis(type, *millis, got);
 }
 
 constexpr std::string_view kTimeForm = "a time HH:MM:SS[.fffffffff]";
 
-Result<Value> timeValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> timeValue(const CqlType& type, std::string_view text, const Got& got) {
   std::size_t pos = 0;
   std::int64_t nanos = 0;
   if (!readTimeOfDay(text, pos, true, nanos) || pos != text.size()) {
-    return tl::unexpected(mismatch(type, kTimeForm, got));
+    return tl::unexpected(mismatch(type, kTimeForm, got.str()));
   }
   return Value::time(nanos);
 }
@@ -627,7 +655,7 @@ int hexDigit(char c) {
   return -1;
 }
 
-Result<Value> uuidValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> uuidValue(const CqlType& type, std::string_view text, const Got& got) {
   const bool time_based = type.kind == TypeKind::kTimeuuid;
   const std::string_view form = time_based ? "a version 1 uuid" : "a uuid";
   cql::UuidBytes u{};
@@ -648,30 +676,30 @@ Result<Value> uuidValue(const CqlType& type, std::string_view text, std::string_
     i += 2;
   }
   if (!ok || byte != u.size()) {
-    return tl::unexpected(mismatch(type, form, got));
+    return tl::unexpected(mismatch(type, form, got.str()));
   }
   if (time_based) {
     if ((u[6] >> 4) != 1) {
       return tl::unexpected(
-          mismatch(type, form, std::string(got) + " (version " + std::to_string(u[6] >> 4) + ")"));
+          mismatch(type, form, got.str() + " (version " + std::to_string(u[6] >> 4) + ")"));
     }
     return Value::timeuuid(u);
   }
   return Value::uuid(u);
 }
 
-Result<Value> bytesValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> bytesValue(const CqlType& type, std::string_view text, const Got& got) {
   auto decoded = util::base64Decode(text);
   if (!decoded) {
-    return tl::unexpected(mismatch(type, "a base64 string", got));
+    return tl::unexpected(mismatch(type, "a base64 string", got.str()));
   }
   return Value::blob(cql::Bytes(decoded->begin(), decoded->end()));
 }
 
-Result<Value> asciiValue(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> asciiValue(const CqlType& type, std::string_view text, const Got& got) {
   for (const char c : text) {
     if ((static_cast<unsigned char>(c) & 0x80) != 0) {
-      return tl::unexpected(mismatch(type, "ASCII text", got));
+      return tl::unexpected(mismatch(type, "ASCII text", got.str()));
     }
   }
   return Value::ascii(std::string(text));
@@ -743,7 +771,7 @@ std::string_view expectedForm(const CqlType& type) {
 
 // A scalar of `type` from its text form (a JSON string's content, or a map key). `got` is how
 // errors show the text.
-Result<Value> scalarFromText(const CqlType& type, std::string_view text, std::string_view got) {
+Result<Value> scalarFromText(const CqlType& type, std::string_view text, const Got& got) {
   switch (type.kind) {
     case TypeKind::kVarchar:
       return Value::text(std::string(text));
@@ -753,7 +781,7 @@ Result<Value> scalarFromText(const CqlType& type, std::string_view text, std::st
       if (text == "true" || text == "false") {
         return Value::boolean(text == "true");
       }
-      return tl::unexpected(mismatch(type, "true or false", got));
+      return tl::unexpected(mismatch(type, "true or false", got.str()));
     case TypeKind::kTinyint:
     case TypeKind::kSmallint:
     case TypeKind::kInt:
@@ -779,7 +807,7 @@ Result<Value> scalarFromText(const CqlType& type, std::string_view text, std::st
     case TypeKind::kInet: {
       cql::InetAddress address;
       if (!cql::InetAddress::parse(text, address)) {
-        return tl::unexpected(mismatch(type, "an IPv4 or IPv6 address", got));
+        return tl::unexpected(mismatch(type, "an IPv4 or IPv6 address", got.str()));
       }
       return Value::inet(address);
     }
@@ -795,7 +823,7 @@ Result<Value> scalarFromText(const CqlType& type, std::string_view text, std::st
     case TypeKind::kVector:
       break;
   }
-  return tl::unexpected(mismatch(type, expectedForm(type), got));
+  return tl::unexpected(mismatch(type, expectedForm(type), got.str()));
 }
 
 Result<Value> fromJson(const CqlType& type, ondemand::value v);
@@ -805,15 +833,14 @@ const CqlType& param(const CqlType& type, std::size_t i) {
   return *type.params.at(i);
 }
 
-// An element of a collection: collections cannot hold nulls in Cassandra, so a null here is
-// an error now rather than a rejected write later.
-Result<Value> elementFromJson(const CqlType& type, ondemand::value v, const std::string& where) {
-  auto value = fromJson(type, v);
-  if (!value) {
-    return tl::unexpected(withContext(where, std::move(value).error()));
-  }
-  if (value->isNull()) {
-    return fail(ErrorCode::kInvalidArgument, where + ": null is not allowed inside a collection");
+// An element of the list, set or vector `collection` (the value of a map): Cassandra
+// collections cannot hold nulls, so a null here is an error now rather than a rejected write
+// later.
+Result<Value> elementFromJson(const CqlType& collection, ondemand::value v) {
+  const CqlType& element = param(collection, collection.kind == TypeKind::kMap ? 1 : 0);
+  CESYNC_ASSIGN_OR_RETURN(value, fromJson(element, v));
+  if (value.isNull()) {
+    return fail(ErrorCode::kInvalidArgument, "null is not allowed inside " + collection.toString());
   }
   return value;
 }
@@ -881,17 +908,13 @@ Result<Value> arrayFromJson(const CqlType& type, ondemand::array array) {
       ++index;
       continue;
     }
-    const std::string where = (is_tuple ? "component " : "element ") + std::to_string(index);
-    if (is_tuple) {
-      auto component = fromJson(param(type, index), element);
-      if (!component) {
-        return tl::unexpected(withContext(where, std::move(component).error()));
-      }
-      elements.push_back(std::move(*component));
-    } else {
-      CESYNC_ASSIGN_OR_RETURN(value, elementFromJson(param(type, 0), element, where));
-      elements.push_back(std::move(value));
+    auto value = is_tuple ? fromJson(param(type, index), element) : elementFromJson(type, element);
+    if (!value) {
+      return tl::unexpected(
+          withContext((is_tuple ? "component " : "element ") + std::to_string(index),
+                      std::move(value).error()));
     }
+    elements.push_back(std::move(*value));
     ++index;
   }
   if (index > limit || (type.kind == TypeKind::kVector && index != limit)) {
@@ -931,9 +954,12 @@ Result<Value> mapFromJson(const CqlType& type, ondemand::object object) {
       return tl::unexpected(withContext("key " + quotedText(key_text), std::move(key).error()));
     }
     value_json = field.value();
-    CESYNC_ASSIGN_OR_RETURN(
-        value, elementFromJson(param(type, 1), value_json, "value of key " + quotedText(key_text)));
-    entries.emplace_back(std::move(*key), std::move(value));
+    auto value = elementFromJson(type, value_json);
+    if (!value) {
+      return tl::unexpected(
+          withContext("value of key " + quotedText(key_text), std::move(value).error()));
+    }
+    entries.emplace_back(std::move(*key), std::move(*value));
   }
   return Value::map(std::move(entries));
 }
@@ -996,37 +1022,42 @@ Result<Value> fromJson(const CqlType& type, ondemand::value v) {
       if (type.kind == TypeKind::kVarchar) {
         return Value::text(std::string(text));
       }
-      return scalarFromText(type, text, quotedText(text));
+      return scalarFromText(type, text, Got{text, true});
     }
     case ondemand::json_type::number: {
       const std::string_view raw = trimRight(v.raw_json_token());
       switch (type.kind) {
+        case TypeKind::kVarchar:
+          // The search engines index a number given for a text field as its text.
+          return Value::text(std::string(raw));
+        case TypeKind::kAscii:
+          return Value::ascii(std::string(raw));
         case TypeKind::kTinyint:
         case TypeKind::kSmallint:
         case TypeKind::kInt:
         case TypeKind::kBigint:
         case TypeKind::kCounter:
-          return integerValue(type, raw, raw);
+          return integerValue(type, raw, Got{raw});
         case TypeKind::kFloat:
         case TypeKind::kDouble:
-          return floatingValue(type, raw, raw, false);
+          return floatingValue(type, raw, Got{raw}, false);
         case TypeKind::kVarint:
-          return varintValue(type, raw, raw);
+          return varintValue(type, raw, Got{raw});
         case TypeKind::kDecimal:
-          return decimalValue(type, raw, raw);
+          return decimalValue(type, raw, Got{raw});
         case TypeKind::kTimestamp: {
-          CESYNC_ASSIGN_OR_RETURN(
-              millis, parseInteger(type, raw, raw, rangeOf(TypeKind::kBigint), kTimestampForm));
+          CESYNC_ASSIGN_OR_RETURN(millis, parseInteger(type, raw, Got{raw},
+                                                       rangeOf(TypeKind::kBigint), kTimestampForm));
           return Value::timestamp(millis);
         }
         case TypeKind::kDate: {
           CESYNC_ASSIGN_OR_RETURN(
-              millis, parseInteger(type, raw, raw, rangeOf(TypeKind::kBigint), kDateForm));
-          return dateFromMillis(type, millis, raw);
+              millis, parseInteger(type, raw, Got{raw}, rangeOf(TypeKind::kBigint), kDateForm));
+          return dateFromMillis(type, millis, Got{raw});
         }
         case TypeKind::kTime: {
           CESYNC_ASSIGN_OR_RETURN(
-              nanos, parseInteger(type, raw, raw, IntRange{0, kNanosPerDay - 1}, kTimeForm));
+              nanos, parseInteger(type, raw, Got{raw}, IntRange{0, kNanosPerDay - 1}, kTimeForm));
           return Value::time(nanos);
         }
         default:
@@ -1034,15 +1065,23 @@ Result<Value> fromJson(const CqlType& type, ondemand::value v) {
       }
       break;
     }
-    case ondemand::json_type::boolean:
+    case ondemand::json_type::boolean: {
+      if (type.kind != TypeKind::kBoolean && type.kind != TypeKind::kVarchar &&
+          type.kind != TypeKind::kAscii) {
+        break;
+      }
+      bool b = false;
+      if (auto ec = v.get_bool().get(b); ec != simdjson::SUCCESS) {
+        return tl::unexpected(jsonError(ec));
+      }
       if (type.kind == TypeKind::kBoolean) {
-        bool b = false;
-        if (auto ec = v.get_bool().get(b); ec != simdjson::SUCCESS) {
-          return tl::unexpected(jsonError(ec));
-        }
         return Value::boolean(b);
       }
-      break;
+      // As for numbers: the engines index true and false given for a text field as text.
+      std::string text = b ? "true" : "false";
+      return type.kind == TypeKind::kAscii ? Value::ascii(std::move(text))
+                                           : Value::text(std::move(text));
+    }
     case ondemand::json_type::array:
       if (type.kind == TypeKind::kList || type.kind == TypeKind::kSet ||
           type.kind == TypeKind::kTuple || type.kind == TypeKind::kVector) {
@@ -1077,9 +1116,12 @@ Result<Value> fromJson(const CqlType& type, ondemand::value v) {
   if ((type.kind == TypeKind::kList || type.kind == TypeKind::kSet) &&
       (json_type == ondemand::json_type::string || json_type == ondemand::json_type::number ||
        json_type == ondemand::json_type::boolean)) {
-    CESYNC_ASSIGN_OR_RETURN(element, elementFromJson(param(type, 0), v, "element 0"));
+    auto element = elementFromJson(type, v);
+    if (!element) {
+      return tl::unexpected(withContext("element 0", std::move(element).error()));
+    }
     std::vector<Value> one;
-    one.push_back(std::move(element));
+    one.push_back(std::move(*element));
     return type.kind == TypeKind::kSet ? Value::set(std::move(one)) : Value::list(std::move(one));
   }
   return tl::unexpected(mismatch(type, expectedForm(type), describe(v, json_type)));
@@ -1122,10 +1164,11 @@ Result<Value> parseOne(const CqlType& type, std::string_view json) {
 }
 
 Result<Value> fromTextForm(const CqlType& type, std::string_view text) {
-  if (isScalarKind(type.kind) && type.kind != TypeKind::kFloat && type.kind != TypeKind::kDouble) {
-    return scalarFromText(type, text, quotedText(text));
+  if (isScalarKind(type.kind)) {
+    // Floating point is written as its JSON number, which the number parser reads as text too.
+    return scalarFromText(type, text, Got{text, true});
   }
-  // Floating point, durations, collections, tuples and UDTs are written as their compact JSON.
+  // Durations, collections, tuples and UDTs are written as their compact JSON.
   auto value = parseOne(type, text);
   if (value && value->isNull()) {
     return tl::unexpected(mismatch(type, expectedForm(type), quotedText(text)));
@@ -1146,6 +1189,7 @@ Result<Value> valueFromText(const CqlType& type, std::string_view text) {
 struct DocValues::Parser {
   ondemand::parser parser;
   std::string buffer;
+  std::vector<bool> seen;
 };
 
 DocValues::DocValues(TableSchema schema)
@@ -1186,7 +1230,8 @@ Result<std::vector<Value>> DocValues::row(std::string_view source) {
     return tl::unexpected(withContext("document", jsonError(ec)));
   }
   std::vector<Value> values(schema_.columns.size(), Value::unset());
-  std::vector<bool> seen(schema_.columns.size(), false);
+  auto& seen = parser_->seen;
+  seen.assign(schema_.columns.size(), false);
   for (auto item : object) {
     ondemand::field field;
     std::string_view name;
@@ -1204,16 +1249,14 @@ Result<std::vector<Value>> DocValues::row(std::string_view source) {
       continue;  // not a column: cesync's own fields and anything else
     }
     const std::size_t column = it->second;
-    const std::string context = "column " + it->first;
     if (seen[column]) {
-      return fail(ErrorCode::kInvalidArgument, context + ": appears twice in the document");
+      return fail(ErrorCode::kInvalidArgument,
+                  "column " + it->first + ": appears twice in the document");
     }
     seen[column] = true;
-    ondemand::value v;
-    v = field.value();
-    auto value = fromJson(*schema_.columns[column].type, v);
+    auto value = fromJson(*schema_.columns[column].type, field.value());
     if (!value) {
-      return tl::unexpected(withContext(context, std::move(value).error()));
+      return tl::unexpected(withContext("column " + it->first, std::move(value).error()));
     }
     values[column] = std::move(*value);
   }
