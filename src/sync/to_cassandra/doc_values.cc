@@ -900,7 +900,7 @@ Result<Value> arrayFromJson(const CqlType& type, ondemand::array array) {
                                 : std::numeric_limits<std::size_t>::max();
   for (auto item : array) {
     ondemand::value element;
-    if (auto ec = std::move(item).get(element); ec != simdjson::SUCCESS) {
+    if (auto ec = item.get(element); ec != simdjson::SUCCESS) {
       return tl::unexpected(jsonError(ec));
     }
     if (index >= limit) {
@@ -919,8 +919,9 @@ Result<Value> arrayFromJson(const CqlType& type, ondemand::array array) {
   }
   if (index > limit || (type.kind == TypeKind::kVector && index != limit)) {
     return fail(ErrorCode::kInvalidArgument,
-                "expected " + std::to_string(limit) + (is_tuple ? " components" : " elements") +
-                    " for " + type.toString() + ", got " + std::to_string(index));
+                (is_tuple ? "expected at most " : "expected ") + std::to_string(limit) +
+                    (is_tuple ? " components" : " elements") + " for " + type.toString() +
+                    ", got " + std::to_string(index));
   }
   switch (type.kind) {
     case TypeKind::kTuple:
@@ -1148,7 +1149,7 @@ Result<Value> parseOne(const CqlType& type, std::string_view json) {
   std::optional<Value> result;
   for (auto item : array) {
     ondemand::value v;
-    if (auto ec = std::move(item).get(v); ec != simdjson::SUCCESS) {
+    if (auto ec = item.get(v); ec != simdjson::SUCCESS) {
       return tl::unexpected(jsonError(ec));
     }
     if (result) {

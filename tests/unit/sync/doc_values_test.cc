@@ -523,7 +523,7 @@ TEST(DocValuesErrorsTest, CollectionsNameTheElement) {
   EXPECT_EQ(errorOf(CqlType::vector(scalar(TypeKind::kFloat), 2), "[1,2,3,4]"),
             "expected 2 elements for vector<float, 2>, got 4");
   EXPECT_EQ(errorOf(CqlType::tuple({int_t}), "[1,2]"),
-            "expected 1 components for tuple<int>, got 2");
+            "expected at most 1 components for tuple<int>, got 2");
   EXPECT_EQ(errorOf(CqlType::map(int_t, int_t), R"({"x":1})"),
             R"(key "x": expected an integer for int, got "x")");
   EXPECT_EQ(errorOf(CqlType::map(int_t, int_t), R"({"1":"y"})"),
