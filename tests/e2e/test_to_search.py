@@ -161,6 +161,34 @@ def test_snapshot_then_stream_every_kind_of_write(cassandra_session, search, key
     assert_index_equals_table(s, search, ks, "events", events)
 
 
+def test_partition_with_only_static_values(cassandra_session, search, keyspace, cesync):
+    """A partition holding only static values reads (SELECT *) as one row with null clustering
+    columns, which cesync indexes as the document ["solo",1,null,null]. When the partition gets a
+    row, that row replaces it in the table, so the document must go; and it comes back when the
+    partition's last row is deleted."""
+    s = cassandra_session
+    ks = keyspace("static")
+    create_tables(s, ks, EVENTS)
+    daemon = cesync([f"{ks}.events"])
+    daemon.setup()
+    daemon.start()
+    index = f"{ks}_events"
+
+    def synced(what):
+        try:
+            wait_index_equals_table(s, search, ks, "events", index, 30, daemon)
+        except AssertionError as e:
+            raise AssertionError(f"after {what}: {e}") from None
+
+    s.execute(f"UPDATE {ks}.events SET tname = 'static only' WHERE tenant = 'solo' AND day = 1")
+    synced("a static-only partition")
+    s.execute(f"INSERT INTO {ks}.events (tenant, day, seq, sub, body) VALUES ('solo', 1, 1, 'a', 'first row')")
+    synced("the first row of a static-only partition")
+    s.execute(f"DELETE FROM {ks}.events WHERE tenant = 'solo' AND day = 1 AND seq = 1 AND sub = 'a'")
+    synced("deleting the only row of a partition with static values")
+    daemon.stop()
+
+
 def test_expired_rows_leave_the_index(cassandra_session, search, keyspace, cesync):
     """A TTL ends a row (or a cell) with no write to log; docs/CHANGELOG.md: the reader re-reads
     at write_time + ttl."""
@@ -194,7 +222,7 @@ ALLTYPES = (
     " ts timestamp, tu timeuuid, ti tinyint, u uuid, vc varchar, vi varint,"
     " l list<int>, fl frozen<list<int>>, s set<text>, m map<text, int>, mk map<int, boolean>,"
     " md map<double, int>, mt map<frozen<tuple<int, text>>, text>, mts map<timestamp, text>,"
-    " tp tuple<int, text, boolean>, ud frozen<address>, vec vector<float, 3>, lts list<timestamp>)")
+    " tp tuple<int, text, boolean>, ud frozen<address>, vec vector<float, 3>, lts list<timestamp>, ld list<double>)")
 
 ROW_TYPICAL = (
     "(k, a, bi, bl, bo, d, de, db, du, f, i, n, si, tx, t, ts, tu, ti, u, vc, vi, l, fl, s, m, mk, md, mt, mts,"
@@ -218,17 +246,17 @@ EXPECT_TYPICAL = {
 }
 
 ROW_EDGES = (
-    "(k, bi, bl, d, de, db, f, i, n, tx, t, ts, vi, l, fl, s, m, tp, ud, vec, lts) VALUES ({k},"
+    "(k, bi, bl, d, de, db, f, i, n, tx, t, ts, vi, l, fl, s, m, tp, ud, vec, lts, ld) VALUES ({k},"
     " -9223372036854775808, 0x, '-0001-12-31', 1.10, NaN, Infinity, '2001:0db8:0000:0000:0000:0000:0000:0001',"
     " 0, '', '00:00:00', '1969-12-31T23:59:59.999Z', -1180591620717411303424, [], [], {{}}, {{}},"
     " (null, null, null), {{street: '日本', zip: 12345, tags: {{'z', 'y'}}}}, [0, 0, 0],"
-    " ['1900-02-28T12:00:00Z'])")
+    " ['1900-02-28T12:00:00Z'], [NaN, 1.5, -Infinity])")
 EXPECT_EDGES = {
     "bi": -9223372036854775808, "bl": "", "d": "-0001-12-31", "de": "1.10", "db": None, "f": None,
     "i": "2001:db8::1", "n": 0, "tx": "", "t": "00:00:00.000000000", "ts": "1969-12-31T23:59:59.999Z",
     "vi": "-1180591620717411303424", "l": None, "fl": [], "s": None, "m": None, "tp": [None, None, None],
     "ud": {"street": "日本", "zip": 12345, "tags": ["y", "z"]}, "vec": [0, 0, 0],
-    "lts": ["1900-02-28T12:00:00.000Z"],
+    "lts": ["1900-02-28T12:00:00.000Z"], "ld": [None, 1.5, None],
 }
 
 ROW_MORE = (
@@ -239,7 +267,7 @@ ROW_MORE2 = "(k, de, db, f, i) VALUES ({k}, -0.00012, 5e-324, 3.4028235e38, '::'
 EXPECT_MORE2 = {"de": "-0.00012", "db": 5e-324, "f": 3.4028235e38, "i": "::"}
 
 ALL_COLUMNS = ["k", "a", "bi", "bl", "bo", "d", "de", "db", "du", "f", "i", "n", "si", "tx", "t", "ts", "tu", "ti",
-               "u", "vc", "vi", "l", "fl", "s", "m", "mk", "md", "mt", "mts", "tp", "ud", "vec", "lts"]
+               "u", "vc", "vi", "l", "fl", "s", "m", "mk", "md", "mt", "mts", "tp", "ud", "vec", "lts", "ld"]
 
 FAR = "CREATE TABLE {ks}.far (k int PRIMARY KEY, ts timestamp, d date)"
 COUNTS = "CREATE TABLE {ks}.counts (k text PRIMARY KEY, hits counter, misses counter)"
@@ -599,6 +627,11 @@ def test_run_once_catches_up_and_status_reports_it(cassandra_session, search, ke
     assert st["snapshot"]["ranges"] >= 1 and st["snapshot"]["ranges_done"] == st["snapshot"]["ranges"], st
     assert st["snapshot"]["rows"] == snapshot_rows, st
     assert st["checkpoint"], st
+    checkpoint = datetime.datetime.fromisoformat(st["checkpoint"].replace("Z", "+00:00"))
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - checkpoint).total_seconds()) < 600, st
+    assert isinstance(st["lag_seconds"], (int, float)) and not isinstance(st["lag_seconds"], bool), st
+    assert {"indexed", "deleted", "already_newer", "dead_letters"} <= set(st["counts"]), st
+    assert st["counts"]["dead_letters"] == 0 and st["dead_letters"] == [], st
 
     # Another --once after more writes: only the change log (no second snapshot) brings them.
     s.execute(ins, ("late", "after the first run"))
