@@ -1,5 +1,6 @@
 #include "sync/daemon.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "state/sqlite_checkpoint_store.h"
 #include "sync/endpoints.h"
 #include "sync/setup.h"
+#include "sync/status_report.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/snapshot.h"
 
@@ -52,11 +54,30 @@ Result<changelog::ReaderOptions> readerOptions(const config::Config& config) {
   return r;
 }
 
+// A Prometheus label value: backslash, quote and newline escaped.
+std::string prometheusLabel(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Daemon::Daemon(const config::Config& config, const Clock& clock) : config_(config), clock_(clock) {}
 
 Daemon::~Daemon() {
+  if (admin_) {
+    admin_->stop();
+  }
   stream_.reset();
   if (session_) {
     session_->stop();
@@ -244,7 +265,108 @@ Status Daemon::snapshot(const std::vector<std::string>& tables, const std::atomi
   return {};
 }
 
+void Daemon::publish(const Status& cycle) {
+  const std::lock_guard lock(published_mutex_);
+  published_.tables = stream_->progress();
+  if (cycle) {
+    published_.last_error.reset();
+  } else {
+    published_.last_error = cycle.error().message;
+    ++published_.failed_cycles;
+  }
+}
+
+std::string Daemon::metricsText() {
+  Published p;
+  {
+    const std::lock_guard lock(published_mutex_);
+    p = published_;
+  }
+  const std::int64_t now = clock_.wallMicros();
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto sample = [&](const char* name, const std::string& table, auto value) {
+    out += std::string(name) + "{table=\"" + prometheusLabel(table) + "\"} " +
+           fmt::format("{}", value) + "\n";
+  };
+  family("cesync_changelog_entries_total", "counter", "Change-log entries read, per table.");
+  for (const auto& t : p.tables) {
+    sample("cesync_changelog_entries_total", t.table, t.counts.entries);
+  }
+  family("cesync_documents_indexed_total", "counter",
+         "Index writes the engine acknowledged, per table.");
+  for (const auto& t : p.tables) {
+    sample("cesync_documents_indexed_total", t.table, t.counts.indexed);
+  }
+  family("cesync_documents_deleted_total", "counter",
+         "Document deletes the engine acknowledged, per table.");
+  for (const auto& t : p.tables) {
+    sample("cesync_documents_deleted_total", t.table, t.counts.deleted);
+  }
+  family("cesync_documents_already_newer_total", "counter",
+         "Writes the index refused because it held a newer version, per table.");
+  for (const auto& t : p.tables) {
+    sample("cesync_documents_already_newer_total", t.table, t.counts.already_newer);
+  }
+  family("cesync_dead_letters_total", "counter",
+         "Documents the index refused for good (kept in the state file), per table.");
+  for (const auto& t : p.tables) {
+    const auto dead = store_->deadLetterCount(StreamCursors::tableScope(t.table));
+    sample("cesync_dead_letters_total", t.table, dead ? *dead : 0);
+  }
+  family("cesync_lag_seconds", "gauge",
+         "Age of the oldest change read from the log and not yet written, per table.");
+  for (const auto& t : p.tables) {
+    sample("cesync_lag_seconds", t.table, secondsBetween(t.applied_micros, now));
+  }
+  family("cesync_stream_failed_cycles_total", "counter",
+         "Stream cycles that failed and were retried.");
+  out += fmt::format("cesync_stream_failed_cycles_total {}\n", p.failed_cycles);
+  return out;
+}
+
+ops::Readiness Daemon::readiness() {
+  const std::lock_guard lock(published_mutex_);
+  ops::Readiness r;
+  if (!published_.streaming) {
+    r.ready = false;
+    r.reasons.emplace_back("not streaming yet (starting or copying existing rows)");
+  }
+  if (published_.last_error) {
+    r.ready = false;
+    r.reasons.push_back("the last stream cycle failed: " + *published_.last_error);
+  }
+  return r;
+}
+
+Status Daemon::startAdmin() {
+  if (config_.admin.listen.empty()) {
+    return {};
+  }
+  admin_ = std::make_unique<ops::AdminServer>(ops::AdminHandlers{
+      .metrics = [this] { return metricsText(); },
+      .readiness = [this] { return readiness(); },
+      .status_json =
+          [this] {
+            auto report = StatusReport::read(config_, *store_, clock_);
+            return report ? report->json()
+                          : std::string(R"({"error":"cannot read the state file"})");
+          },
+  });
+  auto started = admin_->start(config_.admin.listen);
+  if (!started) {
+    return fail(ErrorCode::kConfig, "admin.listen: cannot serve on " + config_.admin.listen + ": " +
+                                        started.error().message);
+  }
+  spdlog::info("admin endpoints on http://{}: /metrics /healthz /readyz /status",
+               config_.admin.listen);
+  return {};
+}
+
 Status Daemon::run(const std::atomic<bool>& stop, bool once) {
+  CESYNC_TRY(startAdmin());
   CESYNC_ASSIGN_OR_RETURN(position, stream_->start());
   spdlog::info("streaming {} table(s) from the change log at {:.1f} s ago", tables_.size(),
                secondsBetween(position, clock_.wallMicros()));
@@ -256,6 +378,11 @@ Status Daemon::run(const std::atomic<bool>& stop, bool once) {
       return {};
     }
     CESYNC_TRY(done);
+  }
+  {
+    const std::lock_guard lock(published_mutex_);
+    published_.streaming = true;
+    published_.tables = stream_->progress();
   }
   return stream(stop, once);
 }
@@ -270,12 +397,16 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
     CESYNC_TRY(retrying(
         "streaming",
         [&]() -> Status {
-          CESYNC_ASSIGN_OR_RETURN(c, stream_->cycle());
-          cycle = c;
-          return stream_->saveCheckpoint(/*force=*/false);
+          auto done = [&]() -> Status {
+            CESYNC_ASSIGN_OR_RETURN(c, stream_->cycle());
+            cycle = c;
+            return stream_->saveCheckpoint(/*force=*/false);
+          }();
+          publish(done);
+          return done;
         },
         stop, once));
-    since_report.entries += cycle.entries;
+    since_report.entries += cycle.entries - cycle.untracked;
     since_report.flushed.indexed += cycle.flushed.indexed;
     since_report.flushed.deleted += cycle.flushed.deleted;
     since_report.flushed.already_newer += cycle.flushed.already_newer;
@@ -294,7 +425,7 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
     if (once && stream_->caughtUpTo(target)) {
       break;
     }
-    if (!stream_->behind() && cycle.entries == 0) {
+    if (!stream_->behind()) {
       sleepUnless(stop, poll_interval);
     }
   }

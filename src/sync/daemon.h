@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "config/config.h"
 #include "cql/session.h"
 #include "es/client.h"
+#include "ops/admin_server.h"
 #include "state/checkpoint_store.h"
 #include "sync/to_search/change_stream.h"
 
@@ -55,6 +58,19 @@ class Daemon {
                   const std::atomic<bool>& stop, bool once);
   Status stream(const std::atomic<bool>& stop, bool once);
 
+  // The admin endpoints (admin.listen), served from their own thread: they read what the
+  // stream publishes after each cycle, and the state store.
+  struct Published {
+    bool streaming = false;
+    std::vector<TableProgress> tables;
+    std::optional<std::string> last_error;
+    std::uint64_t failed_cycles = 0;
+  };
+  Status startAdmin();
+  void publish(const Status& cycle);
+  std::string metricsText();
+  ops::Readiness readiness();
+
   config::Config config_;
   const Clock& clock_;
   std::unique_ptr<cql::Session> session_;
@@ -62,6 +78,9 @@ class Daemon {
   std::unique_ptr<state::CheckpointStore> store_;
   std::vector<Table> tables_;  // the to_search tables
   std::unique_ptr<ChangeStream> stream_;
+  std::mutex published_mutex_;
+  Published published_;
+  std::unique_ptr<ops::AdminServer> admin_;
 };
 
 }  // namespace cesync::sync

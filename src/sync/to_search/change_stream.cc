@@ -133,8 +133,17 @@ Result<CycleReport> ChangeStream::cycle() {
 
 std::int64_t ChangeStream::tableApplied(const Table& table) const {
   const std::int64_t read = reader_.readPosition();
-  const auto outstanding = table.sync->oldestOutstanding();
-  return outstanding ? std::min(read, *outstanding) : read;
+  const auto unwritten = table.sync->oldestUnwritten();
+  return unwritten ? std::min(read, *unwritten) : read;
+}
+
+std::vector<TableProgress> ChangeStream::progress() const {
+  std::vector<TableProgress> out;
+  out.reserve(tables_.size());
+  for (const auto& t : tables_) {
+    out.push_back({t.name, t.counts, tableApplied(t)});
+  }
+  return out;
 }
 
 std::int64_t ChangeStream::appliedThrough() const {

@@ -26,6 +26,15 @@ struct StreamCounts {
   std::uint64_t already_newer = 0;
 };
 
+/// One table's stream as the metrics and the log show it.
+struct TableProgress {
+  std::string table;  // keyspace.table
+  StreamCounts counts;
+  /// Every change of the table read before this time (µs) is written: now minus this is the
+  /// table's lag.
+  std::int64_t applied_micros = 0;
+};
+
 /// What one cycle of the stream did.
 struct CycleReport {
   std::size_t entries = 0;    // change-log entries read
@@ -84,10 +93,12 @@ class ChangeStream {
   [[nodiscard]] bool behind() const { return reader_.behind(); }
   /// True when work is waiting to be read again (rows that did not show their change yet).
   [[nodiscard]] bool hasOutstanding() const;
-  /// The oldest change not yet applied, or the read position when everything read is applied:
+  /// The oldest change not yet written, or the read position when everything read is written:
   /// now minus this is the stream's lag.
   [[nodiscard]] std::int64_t appliedThrough() const;
   [[nodiscard]] std::size_t tableCount() const { return tables_.size(); }
+  /// Every table's counts and applied time.
+  [[nodiscard]] std::vector<TableProgress> progress() const;
 
  private:
   struct Table {

@@ -37,6 +37,14 @@ std::optional<std::int64_t> TableSync::oldestOutstanding() const {
   return oldest;
 }
 
+std::optional<std::int64_t> TableSync::oldestUnwritten() const {
+  std::optional<std::int64_t> oldest;
+  for (const auto& w : work_) {
+    oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
+  }
+  return oldest;
+}
+
 Result<FlushReport> TableSync::flush() {
   for (auto& w : coalescer_.drain()) {
     // Documents that a range delete removed are found by comparing the whole partition with the

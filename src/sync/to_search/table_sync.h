@@ -57,6 +57,9 @@ class TableSync {
   /// The oldest entry time (µs) of work not yet written for good; the checkpoint must not pass
   /// it. nullopt when nothing is outstanding.
   [[nodiscard]] std::optional<std::int64_t> oldestOutstanding() const;
+  /// Like oldestOutstanding(), without the re-reads that are settling: their rows are written
+  /// as they are now and only checked again. The stream's lag is measured from this.
+  [[nodiscard]] std::optional<std::int64_t> oldestUnwritten() const;
 
   /// "keyspace.table/to_search": the dead letters' scope.
   [[nodiscard]] std::string scope() const;
