@@ -375,10 +375,12 @@ def test_sigkill_mid_stream_loses_nothing(cassandra_session, search, keyspace, c
     for k in range(20):
         for c in range(10):
             s.execute(ins, (k, c, f"pre {k}/{c}", k * c, {c}))
-    # A short confidence window, so that the checkpoint moves during the test and every kill
-    # lands after progress was saved.
-    daemon = cesync([f"{ks}.kv"], changelog={"confidence_window": "3s", "sweep_interval": "500ms"})
+    # A short confidence window and settle time, so that the checkpoint moves during the test and
+    # the later kills land after progress was saved.
+    daemon = cesync([f"{ks}.kv"], changelog={"confidence_window": "3s", "sweep_interval": "500ms"},
+                    extra="sync: {settle: 2s}")
     daemon.setup()
+    started = datetime.datetime.now(datetime.timezone.utc)
     daemon.start()
 
     ins = s.prepare(ins.replace("%s", "?"))
@@ -434,6 +436,7 @@ def test_sigkill_mid_stream_loses_nothing(cassandra_session, search, keyspace, c
     thread.start()
     try:
         kills = 0
+        checkpoints = []
         for fraction in (0.25, 0.5, 0.75):
             wait_until(lambda: "" if len(done) >= total * fraction or not thread.is_alive()
                        else f"{len(done)} writes so far", 120, f"{fraction:.0%} of the writes",
@@ -446,11 +449,15 @@ def test_sigkill_mid_stream_loses_nothing(cassandra_session, search, keyspace, c
                        30, f"marker {marker}", check=daemon.assert_running, interval=0.1)
             daemon.kill()
             kills += 1
+            checkpoints.append(daemon.table_status(f"{ks}.kv")["checkpoint"])  # read while no daemon runs
             daemon.start()
         thread.join(180)
         assert not thread.is_alive(), "the writer did not finish"
         assert not errors, f"writes failed: {errors[:3]}"
         assert len(done) == total and kills == 3
+        # The last restart resumed from progress saved during the stream, not from the start.
+        last = datetime.datetime.fromisoformat(checkpoints[-1].replace("Z", "+00:00"))
+        assert last > started, (started, checkpoints)
         wait_index_equals_table(s, search, ks, "kv", f"{ks}_kv", 90, daemon)
         daemon.stop()
         assert_index_equals_table(s, search, ks, "kv", f"{ks}_kv")
