@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/version.h"
@@ -196,7 +197,11 @@ int status(const std::string& path, bool json) {
     std::cerr << config.error().message << "\n";
     return kExitError;
   }
-  auto store = state::SqliteCheckpointStore::open(config->state.path);
+  // A daemon may be writing the state file: read it without taking its write lock. Before the
+  // first run there is no file, and every table is reported as never run.
+  const bool exists = std::filesystem::exists(config->state.path);
+  auto store = exists ? state::SqliteCheckpointStore::openReadOnly(config->state.path)
+                      : state::SqliteCheckpointStore::open(":memory:");
   if (!store) {
     return printError("state.path: cannot open " + config->state.path + ": " +
                       store.error().message);

@@ -93,6 +93,31 @@ Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(
   return store;
 }
 
+Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::openReadOnly(
+    const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = "cannot open state file " + path + ": " +
+                          (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return fail(ErrorCode::kConfig, std::move(message));
+  }
+  std::unique_ptr<SqliteCheckpointStore> store(new SqliteCheckpointStore(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  Statement version(db, "PRAGMA user_version");
+  if (!version.ok() || version.step() != SQLITE_ROW) {
+    return fail(store->sqlError("reading the schema version"));
+  }
+  if (version.integer(0) != kSchemaVersion) {
+    return fail(ErrorCode::kConfig, "state file " + path + " has schema version " +
+                                        std::to_string(version.integer(0)) +
+                                        ", this cesync reads " + std::to_string(kSchemaVersion));
+  }
+  return store;
+}
+
 SqliteCheckpointStore::SqliteCheckpointStore(sqlite3* db, std::string path)
     : db_(db), path_(std::move(path)) {}
 

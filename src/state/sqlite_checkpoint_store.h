@@ -17,6 +17,10 @@ class SqliteCheckpointStore final : public CheckpointStore {
  public:
   /// Opens (creating if needed) the store at `path`.
   static Result<std::unique_ptr<SqliteCheckpointStore>> open(const std::string& path);
+  /// Opens an existing store for reading only, beside a daemon that writes it (`cesync
+  /// status`): nothing is created or migrated, so the reader never waits for the writer's lock.
+  /// Commits fail.
+  static Result<std::unique_ptr<SqliteCheckpointStore>> openReadOnly(const std::string& path);
 
   ~SqliteCheckpointStore() override;
   SqliteCheckpointStore(const SqliteCheckpointStore&) = delete;
