@@ -49,6 +49,8 @@ Result<TableSchema> loadTableSchema(cql::Session& session, const std::string& ke
       partition[position] = name;
     } else if (kind == "clustering") {
       clustering[position] = name;
+    } else if (kind == "static") {
+      schema.statics.push_back(name);
     }
   }
   for (auto& [position, name] : partition) {

@@ -18,6 +18,8 @@ struct TableSchema {
   /// Key column names in key order.
   std::vector<std::string> partition_key;
   std::vector<std::string> clustering;
+  /// Static column names.
+  std::vector<std::string> statics;
 
   /// Partition key then clustering names.
   [[nodiscard]] std::vector<std::string> primaryKey() const;

@@ -342,4 +342,13 @@ DocBuilder documentBuilderFor(const TableSchema& schema) {
   return DocBuilder(std::move(fields), std::move(keys), kTokenField, kIdField);
 }
 
+Status checkDocumentId(std::string_view id) {
+  if (id.size() > kMaxDocumentIdBytes) {
+    return fail(ErrorCode::kRejected, "the document id is " + std::to_string(id.size()) +
+                                          " bytes long; the index accepts at most " +
+                                          std::to_string(kMaxDocumentIdBytes));
+  }
+  return {};
+}
+
 }  // namespace cesync::sync

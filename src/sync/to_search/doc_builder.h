@@ -21,6 +21,13 @@ void appendValueJson(util::JsonWriter& writer, const cql::Value& value);
 /// collections, tuples and UDTs as their compact JSON.
 std::string valueText(const cql::Value& value);
 
+/// The longest document id the engines accept (bytes); a longer id fails the whole `_bulk`
+/// request, so it must be caught before sending.
+inline constexpr std::size_t kMaxDocumentIdBytes = 512;
+
+/// kRejected with the reason when the engines would refuse `id`.
+Status checkDocumentId(std::string_view id);
+
 /// Turns fetched CQL rows into documents and document ids (docs/TYPES.md).
 class DocBuilder {
  public:

@@ -347,6 +347,10 @@ class SnapshotRun {
                                       "no document id: " + id.error().toString(), now});
         continue;
       }
+      if (auto usable = checkDocumentId(*id); !usable) {
+        tally.dead_letters.push_back({dead_letter_scope_, *id, usable.error().message, now});
+        continue;
+      }
       doc.clear();
       if (auto built = builder_.appendDocument(doc, row, fetcher_.schema().columns, token, *id);
           !built) {

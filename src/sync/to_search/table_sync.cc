@@ -49,7 +49,11 @@ Result<FlushReport> TableSync::flush() {
   for (auto& w : coalescer_.drain()) {
     // Documents that a range delete removed are found by comparing the whole partition with the
     // index, so a slice is re-read as its partition (range deletes are rare).
-    if (w.scope == KeyWork::Scope::kSlice) {
+    // With static columns, a partition without rows reads as one row of nulls for the
+    // clustering columns; its document must go when a row arrives and come back when the last
+    // row goes, so every change re-reads the whole partition.
+    if (w.scope == KeyWork::Scope::kSlice ||
+        (!schema_.statics.empty() && !schema_.clustering.empty())) {
       w.scope = KeyWork::Scope::kPartition;
     }
     work_.push_back(std::move(w));
@@ -87,11 +91,15 @@ Result<FlushReport> TableSync::flush() {
   for (std::size_t i = 0; i < work_.size(); ++i) {
     const KeyWork& w = work_[i];
     const bool settling = !w.newest_is_delete && now - w.oldest_entry_micros < settle;
-    bool conclusive = true;
+    std::int64_t newest_written = 0;
     std::set<std::string> found;
     for (const auto& page : fetched[i].pages) {
       for (const auto row : page) {
         CESYNC_ASSIGN_OR_RETURN(id, builder_.documentId(row));
+        if (auto usable = checkDocumentId(id); !usable) {
+          dead_letters.push_back({scope(), id, usable.error().message, now});
+          continue;
+        }
         const std::int64_t written = fetcher_.rowWriteTime(row);
         CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher_.tokenColumn()));
         doc.clear();
@@ -103,16 +111,19 @@ Result<FlushReport> TableSync::flush() {
         batch().index({options_.index, id, std::max(w.write_time, written), {}}, doc);
         ids.push_back(id);
         found.insert(std::move(id));
-        // A row older than the change that named it may not show that change yet.
-        conclusive = conclusive && written >= w.write_time;
+        newest_written = std::max(newest_written, written);
       }
     }
+    // Rows older than the change that named them may not show that change yet.
+    bool conclusive = found.empty() || newest_written >= w.write_time;
     switch (w.scope) {
       case KeyWork::Scope::kRow:
         if (found.empty()) {
           CESYNC_ASSIGN_OR_RETURN(id, documentIdOfKey(schema_, w.pk, w.ck));
-          batch().remove({options_.index, id, w.write_time, {}});
-          ids.push_back(std::move(id));
+          if (checkDocumentId(id)) {  // a longer id was never indexed
+            batch().remove({options_.index, id, w.write_time, {}});
+            ids.push_back(std::move(id));
+          }
           conclusive = w.newest_is_delete;
         }
         break;
