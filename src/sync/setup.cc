@@ -15,6 +15,36 @@ std::string indexBody(const TableSchema& schema, const es::ServerInfo& server) {
          mapping + "}";
 }
 
+namespace {
+
+// Cassandra keeps the table definition a statement was prepared with, triggers included, until
+// the statement is evicted; CREATE TRIGGER does not evict it, so writes through statements
+// prepared earlier would skip the change log. Changing a table property that prepared
+// statements depend on evicts them (clients prepare them again on their next use): set
+// gc_grace_seconds to another value and back.
+Status invalidatePreparedStatements(cql::Session& session, const config::TableConfig& table) {
+  CESYNC_ASSIGN_OR_RETURN(
+      rows, session.execute("SELECT gc_grace_seconds FROM system_schema.tables WHERE "
+                            "keyspace_name = ? AND table_name = ?",
+                            {cql::Value::text(table.keyspace), cql::Value::text(table.table)}));
+  if (rows.rows.empty()) {
+    return fail(ErrorCode::kNotFound, "table " + table.qualifiedName() + " disappeared");
+  }
+  CESYNC_ASSIGN_OR_RETURN(grace, rows.rows[0].get<std::int32_t>(0));
+  const std::string alter =
+      "ALTER TABLE \"" + table.keyspace + "\".\"" + table.table + "\" WITH gc_grace_seconds = ";
+  for (const std::int32_t value : {grace == 0 ? 1 : grace - 1, grace}) {
+    auto r = session.execute(alter + std::to_string(value));
+    if (!r) {
+      return fail(r.error().code, "refreshing prepared statements of " + table.qualifiedName() +
+                                      " after installing the trigger: " + r.error().message);
+    }
+  }
+  return session.waitForSchemaAgreement(std::chrono::seconds(60));
+}
+
+}  // namespace
+
 Status runSetup(const config::Config& config, cql::Session& session, es::EsClient& search,
                 std::ostream& report) {
   changelog::ChangelogSchema log;
@@ -49,6 +79,9 @@ Status runSetup(const config::Config& config, cql::Session& session, es::EsClien
                                         r.error().message +
                                         " (is the trigger jar in every node's triggers "
                                         "directory, and is the user a superuser?)");
+      }
+      if (r->schema_change) {
+        CESYNC_TRY(invalidatePreparedStatements(session, table));
       }
       report << "table " << table.qualifiedName() << ": trigger installed\n";
     }
