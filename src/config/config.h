@@ -66,6 +66,12 @@ struct SyncConfig {
   std::chrono::milliseconds checkpoint_interval{};
 };
 
+struct ToCassandraConfig {
+  std::chrono::milliseconds poll_interval{};
+  std::chrono::milliseconds overlap{};
+  std::uint32_t page_size = 0;
+};
+
 struct StateConfig {
   std::string path;
 };
@@ -104,6 +110,7 @@ struct Config {
   ChangelogConfig changelog;
   SnapshotConfig snapshot;
   SyncConfig sync;
+  ToCassandraConfig to_cassandra;
   StateConfig state;
   AdminConfig admin;
   LogConfig log;

@@ -121,16 +121,36 @@ Status Daemon::load() {
   }
   std::vector<StreamTable> streamed;
   for (const auto& t : config_.tables) {
-    if (t.direction == config::Direction::kToCassandra) {
-      spdlog::warn("table {}: direction to_cassandra is not streamed by this version",
-                   t.qualifiedName());
-      continue;
-    }
     const std::string where =
         "tables: " + t.qualifiedName() + " (line " + std::to_string(t.line) + ")";
     auto schema = loadTableSchema(*session_, t.keyspace, t.table);
     if (!schema) {
       return fail(schema.error().code, where + ": " + schema.error().message);
+    }
+    CESYNC_ASSIGN_OR_RETURN(index_exists, search_->admin().exists(t.index));
+    if (!index_exists) {
+      return fail(ErrorCode::kConfig, where + ": index " + t.index +
+                                          " does not exist; run `cesync setup --config FILE` "
+                                          "first");
+    }
+    if (t.direction != config::Direction::kToSearch) {
+      if (auto usable = IndexSync::checkTable(*schema, t.timestamp_column); !usable) {
+        return fail(ErrorCode::kConfig, where + ": " + usable.error().message);
+      }
+      IndexSyncOptions back;
+      back.index = t.index;
+      back.timestamp_column = t.timestamp_column;
+      back.soft_delete_field = t.soft_delete_field;
+      back.overlap = config_.to_cassandra.overlap;
+      back.page_size = std::max<std::uint32_t>(1, config_.to_cassandra.page_size);
+      back.max_in_flight = std::max<std::uint32_t>(1, config_.sync.fetch_in_flight);
+      back.consistency = consistency;
+      indices_.push_back(
+          {t.qualifiedName(), std::make_unique<IndexSync>(*session_, *search_, *store_, *schema,
+                                                          std::move(back), echoes_, clock_)});
+    }
+    if (t.direction == config::Direction::kToCassandra) {
+      continue;
     }
     CESYNC_ASSIGN_OR_RETURN(
         rows, session_->execute(cql::Statement::of(
@@ -145,18 +165,13 @@ Status Daemon::load() {
                                           ": the change-log trigger is not installed; run "
                                           "`cesync setup --config FILE` first");
     }
-    CESYNC_ASSIGN_OR_RETURN(exists, search_->admin().exists(t.index));
-    if (!exists) {
-      return fail(ErrorCode::kConfig, where + ": index " + t.index +
-                                          " does not exist; run `cesync setup --config FILE` "
-                                          "first");
-    }
     TableSyncOptions options;
     options.index = t.index;
     options.limits.max_bytes = config_.search.bulk_max_bytes;
     options.settle = config_.sync.settle;
     options.max_in_flight = std::max<std::uint32_t>(1, config_.sync.fetch_in_flight);
     options.consistency = consistency;
+    options.echoes = t.direction == config::Direction::kBoth ? &echoes_ : nullptr;
     streamed.push_back({*schema, options});
     tables_.push_back({t, std::move(*schema)});
   }
@@ -268,6 +283,10 @@ Status Daemon::snapshot(const std::vector<std::string>& tables, const std::atomi
 void Daemon::publish(const Status& cycle) {
   const std::lock_guard lock(published_mutex_);
   published_.tables = stream_->progress();
+  published_.indices.clear();
+  for (const auto& i : indices_) {
+    published_.indices.emplace_back(i.table, i.sync->counts());
+  }
   if (cycle) {
     published_.last_error.reset();
   } else {
@@ -320,6 +339,21 @@ std::string Daemon::metricsText() {
          "Age of the oldest change read from the log and not yet written, per table.");
   for (const auto& t : p.tables) {
     sample("cesync_lag_seconds", t.table, secondsBetween(t.applied_micros, now));
+  }
+  const std::pair<const char*, std::uint64_t IndexCounts::*> back[] = {
+      {"read", &IndexCounts::read},
+      {"written", &IndexCounts::written},
+      {"deleted", &IndexCounts::deleted},
+      {"not_newer", &IndexCounts::not_newer},
+      {"echo", &IndexCounts::echo}};
+  for (const auto& [what, field] : back) {
+    const std::string name = std::string("cesync_search_documents_") + what + "_total";
+    family(name.c_str(), "counter",
+           "Documents edited on the search side, per table: read, written to Cassandra, "
+           "deleted (soft delete), skipped as not newer than the row, skipped as equal to it.");
+    for (const auto& [table, counts] : p.indices) {
+      sample(name.c_str(), table, counts.*field);
+    }
   }
   family("cesync_stream_failed_cycles_total", "counter",
          "Stream cycles that failed and were retried.");
@@ -387,12 +421,56 @@ Status Daemon::run(const std::atomic<bool>& stop, bool once) {
   return stream(stop, once);
 }
 
+Status Daemon::pollIndices(const std::atomic<bool>& stop) {
+  for (auto& i : indices_) {
+    if (stop.load()) {
+      return {};
+    }
+    auto polled = i.sync->poll(stop);
+    if (!polled) {
+      return fail(polled.error().code,
+                  "reading documents back into " + i.table + ": " + polled.error().message);
+    }
+  }
+  return {};
+}
+
 Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
   const std::int64_t target = clock_.wallMicros();
   const milliseconds poll_interval = config_.changelog.poll_interval;
   CycleReport since_report;
   std::int64_t last_report = clock_.wallMicros();
+  // The indices are read every to_cassandra.poll_interval; with `once`, the stream ends after a
+  // read that began after it started.
+  // A failing index is retried with backoff without holding up the change-log stream.
+  auto next_index_poll = std::chrono::steady_clock::now();
+  bool indices_read = indices_.empty();
+  Backoff index_backoff({.initial = milliseconds(500),
+                         .max = milliseconds(30'000),
+                         .multiplier = 2.0,
+                         .max_retries = std::nullopt});
+  std::optional<std::chrono::steady_clock::time_point> index_failing_since;
   while (!stop.load()) {
+    if (!indices_.empty() && std::chrono::steady_clock::now() >= next_index_poll) {
+      auto polled = pollIndices(stop);
+      publish(polled);
+      const auto now = std::chrono::steady_clock::now();
+      if (polled) {
+        indices_read = true;
+        index_backoff.reset();
+        index_failing_since.reset();
+        next_index_poll = now + config_.to_cassandra.poll_interval;
+      } else {
+        index_failing_since = index_failing_since.value_or(now);
+        if (once &&
+            (!isTransient(polled.error().code) || now - *index_failing_since > kOnceFaultBudget)) {
+          return polled;
+        }
+        const auto delay = index_backoff.next().value_or(milliseconds(30'000));
+        spdlog::warn("{} (retrying in {} ms)", polled.error().message, delay.count());
+        next_index_poll = now + delay;
+      }
+    }
     CycleReport cycle;
     CESYNC_TRY(retrying(
         "streaming",
@@ -422,7 +500,7 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
       since_report = {};
       last_report = now;
     }
-    if (once && stream_->caughtUpTo(target)) {
+    if (once && stream_->caughtUpTo(target) && indices_read) {
       break;
     }
     if (!stream_->behind()) {

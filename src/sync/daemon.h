@@ -14,13 +14,15 @@
 #include "es/client.h"
 #include "ops/admin_server.h"
 #include "state/checkpoint_store.h"
+#include "sync/echo_marks.h"
+#include "sync/to_cassandra/index_sync.h"
 #include "sync/to_search/change_stream.h"
 
 namespace cesync::sync {
 
 /// `cesync run` and `cesync snapshot`: both sides connected, the state store open, and every
-/// table that sends changes to the search side checked and loaded. Tables whose direction is
-/// to_cassandra only are not streamed yet.
+/// table checked and loaded: the change-log stream for tables that send changes to the search
+/// side, and an IndexSync for tables that take documents back.
 class Daemon {
  public:
   /// Connects, opens the state store and checks that every to_search table has the trigger
@@ -32,10 +34,11 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   /// Snapshots every table never snapshotted (resuming an unfinished snapshot), then streams
-  /// the change log until `stop`; with `once`, until everything logged before the stream
-  /// started is written. Faults are retried with backoff; with `once`, a fault that persists
-  /// (or one that retrying cannot fix) ends the run with its error. Stopping saves progress and
-  /// returns success.
+  /// the change log and polls the indices of tables that take documents back, until `stop`;
+  /// with `once`, until everything logged before the stream started is written and every such
+  /// index was read once after that. Faults are retried with backoff; with `once`, a fault that
+  /// persists (or one that retrying cannot fix) ends the run with its error. Stopping saves
+  /// progress and returns success.
   [[nodiscard]] Status run(const std::atomic<bool>& stop, bool once);
 
   /// Snapshots the named tables ("keyspace.table"; every to_search table when empty) afresh, or
@@ -63,6 +66,7 @@ class Daemon {
   struct Published {
     bool streaming = false;
     std::vector<TableProgress> tables;
+    std::vector<std::pair<std::string, IndexCounts>> indices;  // keyspace.table, counts
     std::optional<std::string> last_error;
     std::uint64_t failed_cycles = 0;
   };
@@ -77,7 +81,14 @@ class Daemon {
   std::unique_ptr<es::EsClient> search_;
   std::unique_ptr<state::CheckpointStore> store_;
   std::vector<Table> tables_;  // the to_search tables
+  EchoMarks echoes_;
   std::unique_ptr<ChangeStream> stream_;
+  struct Index {
+    std::string table;  // keyspace.table
+    std::unique_ptr<IndexSync> sync;
+  };
+  std::vector<Index> indices_;  // the to_cassandra tables
+  Status pollIndices(const std::atomic<bool>& stop);
   std::mutex published_mutex_;
   Published published_;
   std::unique_ptr<ops::AdminServer> admin_;

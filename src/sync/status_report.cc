@@ -32,6 +32,21 @@ std::optional<double> lagSeconds(const TableStatus& t, std::int64_t now) {
   return static_cast<double>(now - *t.applied_micros) / 1e6;
 }
 
+void writeDeadLetters(util::JsonWriter& w, const std::vector<state::DeadLetter>& letters) {
+  w.beginArray();
+  for (const auto& d : letters) {
+    w.beginObject();
+    w.key("key");
+    w.value(d.key);
+    w.key("reason");
+    w.value(d.reason);
+    w.key("at");
+    w.value(isoTime(d.at_micros));
+    w.endObject();
+  }
+  w.endArray();
+}
+
 }  // namespace
 
 Result<StatusReport> StatusReport::read(const config::Config& config, state::CheckpointStore& store,
@@ -59,6 +74,19 @@ Result<StatusReport> StatusReport::read(const config::Config& config, state::Che
     status.dead_letter_count = dead;
     CESYNC_ASSIGN_OR_RETURN(letters, store.deadLetters(scope, dead_letter_limit));
     status.dead_letters = std::move(letters);
+    if (t.direction != config::Direction::kToSearch) {
+      BackStatus back;
+      CESYNC_ASSIGN_OR_RETURN(position, IndexSync::readPosition(store, name));
+      back.checkpoint_ms = position;
+      CESYNC_ASSIGN_OR_RETURN(back_counts, IndexSync::readCounts(store, name));
+      back.counts = back_counts;
+      const std::string back_scope = name + "/to_cassandra";
+      CESYNC_ASSIGN_OR_RETURN(back_dead, store.deadLetterCount(back_scope));
+      back.dead_letter_count = back_dead;
+      CESYNC_ASSIGN_OR_RETURN(back_letters, store.deadLetters(back_scope, dead_letter_limit));
+      back.dead_letters = std::move(back_letters);
+      status.back = std::move(back);
+    }
     report.tables.push_back(std::move(status));
   }
   return report;
@@ -113,22 +141,41 @@ std::string StatusReport::json() const {
     w.value(t.counts.deleted);
     w.key("already_newer");
     w.value(t.counts.already_newer);
+    w.key("echo");
+    w.value(t.counts.echo);
     w.key("dead_letters");
     w.value(t.dead_letter_count);
     w.endObject();
     w.key("dead_letters");
-    w.beginArray();
-    for (const auto& d : t.dead_letters) {
+    writeDeadLetters(w, t.dead_letters);
+    if (t.back) {
+      w.key("to_cassandra");
       w.beginObject();
-      w.key("key");
-      w.value(d.key);
-      w.key("reason");
-      w.value(d.reason);
-      w.key("at");
-      w.value(isoTime(d.at_micros));
+      w.key("checkpoint");
+      if (t.back->checkpoint_ms) {
+        w.value(isoTime(*t.back->checkpoint_ms * 1000));
+      } else {
+        w.null();
+      }
+      w.key("counts");
+      w.beginObject();
+      w.key("read");
+      w.value(t.back->counts.read);
+      w.key("written");
+      w.value(t.back->counts.written);
+      w.key("deleted");
+      w.value(t.back->counts.deleted);
+      w.key("not_newer");
+      w.value(t.back->counts.not_newer);
+      w.key("echo");
+      w.value(t.back->counts.echo);
+      w.key("dead_letters");
+      w.value(t.back->dead_letter_count);
+      w.endObject();
+      w.key("dead_letters");
+      writeDeadLetters(w, t.back->dead_letters);
       w.endObject();
     }
-    w.endArray();
     w.endObject();
   }
   w.endArray();
@@ -158,6 +205,17 @@ std::string StatusReport::text() const {
         << t.dead_letter_count << " dead letters\n";
     for (const auto& d : t.dead_letters) {
       out << "  dead letter: " << isoTime(d.at_micros) << " " << d.key << ": " << d.reason << "\n";
+    }
+    if (t.back) {
+      out << "  from index:  checkpoint "
+          << (t.back->checkpoint_ms ? isoTime(*t.back->checkpoint_ms * 1000) : std::string("none"))
+          << ", " << t.back->counts.read << " read, " << t.back->counts.written << " written, "
+          << t.back->counts.deleted << " deleted, " << t.back->counts.not_newer << " not newer, "
+          << t.back->counts.echo << " echoes, " << t.back->dead_letter_count << " dead letters\n";
+      for (const auto& d : t.back->dead_letters) {
+        out << "  dead letter: " << isoTime(d.at_micros) << " " << d.key << ": " << d.reason
+            << "\n";
+      }
     }
   }
   return out.str();

@@ -42,7 +42,8 @@ Result<StreamCounts> StreamCursors::readCounts(state::CheckpointStore& store,
   for (auto [name, field] :
        {std::pair{"entries", &StreamCounts::entries}, std::pair{"indexed", &StreamCounts::indexed},
         std::pair{"deleted", &StreamCounts::deleted},
-        std::pair{"already_newer", &StreamCounts::already_newer}}) {
+        std::pair{"already_newer", &StreamCounts::already_newer},
+        std::pair{"echo", &StreamCounts::echo}}) {
     CESYNC_ASSIGN_OR_RETURN(v, readNumber(store, scope, name));
     counts.*field = static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.value_or(0)));
   }
@@ -117,6 +118,7 @@ Result<CycleReport> ChangeStream::cycle() {
     t.counts.indexed += flushed->indexed;
     t.counts.deleted += flushed->deleted;
     t.counts.already_newer += flushed->already_newer;
+    t.counts.echo += flushed->echo;
     counts_changed_ = counts_changed_ || flushed->work > 0;
     report.flushed.work += flushed->work;
     report.flushed.indexed += flushed->indexed;
@@ -124,6 +126,7 @@ Result<CycleReport> ChangeStream::cycle() {
     report.flushed.already_newer += flushed->already_newer;
     report.flushed.dead_letters += flushed->dead_letters;
     report.flushed.rechecks += flushed->rechecks;
+    report.flushed.echo += flushed->echo;
   }
   if (first_error) {
     return fail(*first_error);
@@ -192,6 +195,7 @@ Status ChangeStream::saveCheckpoint(bool force) {
     commit.cursors.push_back({scope, "indexed", std::to_string(t.counts.indexed), now});
     commit.cursors.push_back({scope, "deleted", std::to_string(t.counts.deleted), now});
     commit.cursors.push_back({scope, "already_newer", std::to_string(t.counts.already_newer), now});
+    commit.cursors.push_back({scope, "echo", std::to_string(t.counts.echo), now});
   }
   CESYNC_TRY(store_.commit(commit));
   saved_position_ = position;

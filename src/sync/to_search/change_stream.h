@@ -24,6 +24,7 @@ struct StreamCounts {
   std::uint64_t indexed = 0;
   std::uint64_t deleted = 0;
   std::uint64_t already_newer = 0;
+  std::uint64_t echo = 0;  // rows written from the search side, not indexed back
 };
 
 /// One table's stream as the metrics and the log show it.

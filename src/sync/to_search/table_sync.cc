@@ -21,7 +21,8 @@ TableSync::TableSync(cql::Session& session, es::EsClient& search, state::Checkpo
       options_(std::move(options)),
       clock_(clock),
       fetcher_(session, schema_, options_.consistency, options_.max_in_flight),
-      builder_(documentBuilderFor(schema_)) {}
+      builder_(documentBuilderFor(schema_)),
+      table_name_(schema_.keyspace + "." + schema_.table) {}
 
 std::string TableSync::scope() const {
   return schema_.keyspace + "." + schema_.table + "/to_search";
@@ -108,10 +109,16 @@ Result<FlushReport> TableSync::flush() {
           continue;
         }
         // The row as it is now, versioned at least as new as the changes that led here.
-        batch().index({options_.index, id, std::max(w.write_time, written), {}}, doc);
+        const std::int64_t version = std::max(w.write_time, written);
+        newest_written = std::max(newest_written, written);
+        if (options_.echoes != nullptr && options_.echoes->consume(table_name_, id, version)) {
+          ++report.echo;  // the index already holds this document, from the search side
+          found.insert(std::move(id));
+          continue;
+        }
+        batch().index({options_.index, id, version, {}}, doc);
         ids.push_back(id);
         found.insert(std::move(id));
-        newest_written = std::max(newest_written, written);
       }
     }
     // Rows older than the change that named them may not show that change yet.

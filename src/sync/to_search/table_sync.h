@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "es/client.h"
 #include "state/checkpoint_store.h"
+#include "sync/echo_marks.h"
 #include "sync/table_schema.h"
 #include "sync/to_search/coalescer.h"
 #include "sync/to_search/doc_builder.h"
@@ -26,6 +27,9 @@ struct TableSyncOptions {
   std::chrono::milliseconds settle{10'000};
   std::size_t max_in_flight = 64;
   cql::Consistency consistency = cql::Consistency::kLocalQuorum;
+  /// For a table that also takes documents back (direction both): rows just written from the
+  /// search side, whose change would only index the same document again.
+  EchoMarks* echoes = nullptr;
 };
 
 /// What one flush did.
@@ -36,6 +40,7 @@ struct FlushReport {
   std::size_t already_newer = 0;
   std::size_t dead_letters = 0;
   std::size_t rechecks = 0;  // work kept to read again
+  std::size_t echo = 0;      // rows just written from the search side, not indexed back
 };
 
 /// One table's way to its index: change-log entries are coalesced into re-reads, the rows as
@@ -73,6 +78,7 @@ class TableSync {
   Coalescer coalescer_;
   RowFetcher fetcher_;
   DocBuilder builder_;
+  std::string table_name_;        // keyspace.table
   std::vector<KeyWork> work_;     // to read and write at the next flush
   std::vector<KeyWork> waiting_;  // re-reads still settling, until their recheck time
 };
