@@ -144,8 +144,11 @@ def put_doc(search, index, doc_id, source, refresh=False):
 
 
 def update_doc(search, index, doc_id, fields, refresh=False):
-    """A partial update (`_update` with a `doc`), as applications often edit one field."""
-    params = {"refresh": "true"} if refresh else None
+    """A partial update (`_update` with a `doc`), as applications often edit one field. `_update`
+    reads then writes the document; it retries when the daemon wrote it in between."""
+    params = {"retry_on_conflict": "5"}
+    if refresh:
+        params["refresh"] = "true"
     r = search.http.post(f"{search.url}/{index}/_update/{requests.utils.quote(doc_id, safe='')}", params=params,
                          data=json.dumps({"doc": fields}), headers={"Content-Type": "application/json"},
                          timeout=30)
@@ -484,6 +487,15 @@ def test_same_records_edited_on_both_sides(cassandra_session, search, keyspace, 
         expected[rec["id"]] = rec
     daemon.start()
     wait_both(s, search, ks, "people", index, expected, daemon, "the same records on both sides")
+
+    # The sides were equal from the start: wait until the daemon has seen every record both ways
+    # (its saved counts), so that the edits below come after it handled the initial state.
+    def handled():
+        st = daemon.table_status(f"{ks}.people")
+        entries, read = st["counts"]["entries"], st.get("to_cassandra", {}).get("counts", {}).get("read", 0)
+        return "" if entries >= 10 and read >= 10 else f"change-log entries {entries}, documents read {read}"
+
+    wait_until(handled, SYNC_TIMEOUT, "the daemon to handle the initial records", check=daemon.assert_running)
 
     t1 = now_ms()
     upd = s.prepare(f"UPDATE {ks}.people USING TIMESTAMP ? SET name = ?, updated = ? WHERE id = ?")
