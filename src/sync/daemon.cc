@@ -171,7 +171,10 @@ Status Daemon::load() {
     options.settle = config_.sync.settle;
     options.max_in_flight = std::max<std::uint32_t>(1, config_.sync.fetch_in_flight);
     options.consistency = consistency;
-    options.echoes = t.direction == config::Direction::kBoth ? &echoes_ : nullptr;
+    if (t.direction == config::Direction::kBoth) {
+      options.echoes = &echoes_;
+      options.timestamp_column = t.timestamp_column;
+    }
     streamed.push_back({*schema, options});
     tables_.push_back({t, std::move(*schema)});
   }
@@ -234,6 +237,9 @@ Status Daemon::snapshotTable(const Table& table, bool afresh, const std::atomic<
   options.page_size =
       static_cast<std::int32_t>(std::clamp<std::uint32_t>(config_.snapshot.page_size, 1, 100'000));
   options.consistency = consistency;
+  if (table.config.direction == config::Direction::kBoth) {
+    options.timestamp_column = table.config.timestamp_column;
+  }
 
   const std::int64_t started = clock_.wallMicros();
   std::mutex mutex;

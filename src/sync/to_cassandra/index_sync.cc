@@ -201,7 +201,7 @@ Status IndexSync::poll(const std::atomic<bool>& stop) {
   }
   const std::int64_t overlap = options_.overlap.count();
   const std::int64_t from = position_ms_ - overlap;
-  std::erase_if(handled_, [&](const auto& h) { return h.second < from; });
+  std::erase_if(handled_, [&](const auto& h) { return h.second.seen_at_ms < from; });
   es::ScanOptions scan;
   scan.index = options_.index;
   scan.query = queryJson(from);
@@ -279,6 +279,14 @@ Status IndexSync::handlePage(const std::vector<es::SearchHit>& hits) {
   std::int64_t newest_ms = position_ms_;
   const auto key = schema_.primaryKey();
   for (const auto& hit : hits) {
+    // A document read again within the overlap, unchanged, was handled (written, skipped or
+    // dead-lettered) already.
+    const std::size_t fingerprint = std::hash<std::string>{}(hit.source);
+    if (const auto it = handled_.find(hit.id);
+        it != handled_.end() && it->second.fingerprint == fingerprint) {
+      continue;
+    }
+    handled_[hit.id] = {fingerprint, position_ms_};
     auto values = values_.row(hit.source);
     if (!values) {
       dead_letters.push_back({scope(), hit.id, values.error().message, now});
@@ -294,10 +302,7 @@ Status IndexSync::handlePage(const std::vector<es::SearchHit>& hits) {
     p.id = hit.id;
     p.timestamp_ms = ts.asInt();
     newest_ms = std::max(newest_ms, p.timestamp_ms);
-    if (const auto it = handled_.find(hit.id);
-        it != handled_.end() && it->second == p.timestamp_ms) {
-      continue;  // read again within the overlap, already handled
-    }
+    handled_[hit.id].seen_at_ms = std::max(position_ms_, p.timestamp_ms);
     ++counts_.read;
     auto deleted = softDeleted(hit.source);
     if (!deleted) {
@@ -332,9 +337,11 @@ Status IndexSync::handlePage(const std::vector<es::SearchHit>& hits) {
     p.values = std::move(*values);
     pending.push_back(std::move(p));
   }
-  CESYNC_TRY(writeAll(pending, dead_letters));
-  for (const auto& p : pending) {
-    handled_[p.id] = p.timestamp_ms;
+  if (auto written = writeAll(pending, dead_letters); !written) {
+    for (const auto& p : pending) {
+      handled_.erase(p.id);  // to be tried again
+    }
+    return written;
   }
   position_ms_ = newest_ms;
   const std::string table_scope = scope();

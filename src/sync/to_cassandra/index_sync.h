@@ -102,9 +102,13 @@ class IndexSync {
   cql::PreparedPtr delete_;
   std::int64_t position_ms_ = 0;
   IndexCounts counts_;
-  /// Documents handled within the overlap: id -> the timestamp handled (ms). Forgotten once
-  /// they fall behind the overlap.
-  std::map<std::string, std::int64_t> handled_;
+  /// Documents handled within the overlap, by id: a hash of the source handled, and when (the
+  /// document's timestamp or the checkpoint then, ms). Forgotten once behind the overlap.
+  struct Handled {
+    std::size_t fingerprint = 0;
+    std::int64_t seen_at_ms = 0;
+  };
+  std::map<std::string, Handled> handled_;
 };
 
 }  // namespace cesync::sync

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
+#include "sync/search_side_edits.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/row_fetcher.h"
 
@@ -338,6 +340,24 @@ class SnapshotRun {
     std::vector<std::string> ids;  // per item of `batch`
     std::string doc;
     std::optional<std::int64_t> last_token;
+    // A table synced both ways: documents edited in the index after their row's timestamp are
+    // left alone (they are on their way to Cassandra).
+    std::unordered_map<std::string, std::int64_t> in_index;
+    const int ts_column = options_.timestamp_column.empty()
+                              ? -1
+                              : fetcher_.schema().columnIndex(options_.timestamp_column);
+    if (ts_column >= 0) {
+      std::vector<std::string> page_ids;
+      for (const auto row : rows) {
+        if (auto id = builder_.documentId(row)) {
+          page_ids.push_back(std::move(*id));
+        }
+      }
+      CESYNC_ASSIGN_OR_RETURN(
+          found,
+          SearchSideEdits::timestamps(client, options_.index, options_.timestamp_column, page_ids));
+      in_index = std::move(found);
+    }
     for (const auto row : rows) {
       CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher_.tokenColumn()));
       last_token = token;
@@ -350,6 +370,14 @@ class SnapshotRun {
       if (auto usable = checkDocumentId(*id); !usable) {
         tally.dead_letters.push_back({dead_letter_scope_, *id, usable.error().message, now});
         continue;
+      }
+      if (const auto edited = in_index.find(*id);
+          edited != in_index.end() && !row.isNull(static_cast<std::size_t>(ts_column))) {
+        CESYNC_ASSIGN_OR_RETURN(ts, row.value(static_cast<std::size_t>(ts_column)));
+        if (edited->second > ts.asInt()) {
+          ++tally.already_newer;
+          continue;
+        }
       }
       doc.clear();
       if (auto built = builder_.appendDocument(doc, row, fetcher_.schema().columns, token, *id);

@@ -32,6 +32,9 @@ struct SnapshotOptions {
   std::size_t parallelism = 4;
   std::int32_t page_size = 1000;
   cql::Consistency consistency = cql::Consistency::kLocalQuorum;
+  /// For a table synced both ways: its timestamp column. A document whose field of that name
+  /// is newer than its row's value is an edit on the search side, not overwritten.
+  std::string timestamp_column;
   /// Waits between attempts of a page whose read or write failed transiently (including bulk
   /// items still unacknowledged after the client's own budget). Forever by default: a transient
   /// fault never ends a snapshot, only `stop` does.

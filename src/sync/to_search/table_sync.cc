@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
+#include "sync/search_side_edits.h"
 #include "sync/to_search/partition_documents.h"
 
 namespace cesync::sync {
@@ -22,7 +24,10 @@ TableSync::TableSync(cql::Session& session, es::EsClient& search, state::Checkpo
       clock_(clock),
       fetcher_(session, schema_, options_.consistency, options_.max_in_flight),
       builder_(documentBuilderFor(schema_)),
-      table_name_(schema_.keyspace + "." + schema_.table) {}
+      table_name_(schema_.keyspace + "." + schema_.table),
+      timestamp_column_(
+          options_.timestamp_column.empty() ? -1 : schema_.columnIndex(options_.timestamp_column)) {
+}
 
 std::string TableSync::scope() const {
   return schema_.keyspace + "." + schema_.table + "/to_search";
@@ -77,17 +82,20 @@ Result<FlushReport> TableSync::flush() {
 
   const std::int64_t settle =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.settle).count();
-  std::vector<es::BulkEncoder> batches(1);
-  std::vector<std::string> ids;  // per item, across batches, for dead letters
+  // What the flush will write, in order; documents of a table synced both ways are checked
+  // against the index's own edits first.
+  struct Planned {
+    bool remove = false;
+    std::string id;
+    std::int64_t version = 0;
+    std::string doc;
+    std::optional<std::int64_t> row_timestamp_ms;
+    bool echo = false;  // written from the search side at this version
+  };
+  std::vector<Planned> planned;
   std::vector<state::DeadLetter> dead_letters;
   std::vector<KeyWork> recheck;
   std::string doc;
-  auto batch = [&]() -> es::BulkEncoder& {
-    if (batches.back().full(options_.limits)) {
-      batches.emplace_back();
-    }
-    return batches.back();
-  };
 
   for (std::size_t i = 0; i < work_.size(); ++i) {
     const KeyWork& w = work_[i];
@@ -111,13 +119,14 @@ Result<FlushReport> TableSync::flush() {
         // The row as it is now, versioned at least as new as the changes that led here.
         const std::int64_t version = std::max(w.write_time, written);
         newest_written = std::max(newest_written, written);
-        if (options_.echoes != nullptr && options_.echoes->consume(table_name_, id, version)) {
-          ++report.echo;  // the index already holds this document, from the search side
-          found.insert(std::move(id));
-          continue;
+        Planned item{false, id, version, doc, std::nullopt, false};
+        if (timestamp_column_ >= 0 && !row.isNull(static_cast<std::size_t>(timestamp_column_))) {
+          CESYNC_ASSIGN_OR_RETURN(ts, row.value(static_cast<std::size_t>(timestamp_column_)));
+          item.row_timestamp_ms = ts.asInt();
         }
-        batch().index({options_.index, id, version, {}}, doc);
-        ids.push_back(id);
+        item.echo =
+            options_.echoes != nullptr && options_.echoes->consume(table_name_, id, version);
+        planned.push_back(std::move(item));
         found.insert(std::move(id));
       }
     }
@@ -128,8 +137,7 @@ Result<FlushReport> TableSync::flush() {
         if (found.empty()) {
           CESYNC_ASSIGN_OR_RETURN(id, documentIdOfKey(schema_, w.pk, w.ck));
           if (checkDocumentId(id)) {  // a longer id was never indexed
-            batch().remove({options_.index, id, w.write_time, {}});
-            ids.push_back(std::move(id));
+            planned.push_back({true, std::move(id), w.write_time, {}, std::nullopt, false});
           }
           conclusive = w.newest_is_delete;
         }
@@ -138,11 +146,18 @@ Result<FlushReport> TableSync::flush() {
       case KeyWork::Scope::kSlice: {
         // Documents of the partition whose rows are gone.
         CESYNC_ASSIGN_OR_RETURN(selector, partitionSelector(schema_, w.pk));
-        CESYNC_ASSIGN_OR_RETURN(indexed, partitionDocumentIds(search_, options_.index, selector));
+        // A partition that is one row has one possible document: no need to search for it
+        // (documents written by users carry no cesync_token to be found by).
+        std::vector<std::string> indexed;
+        if (!selector.exact_id.empty()) {
+          indexed.push_back(selector.exact_id);
+        } else {
+          CESYNC_ASSIGN_OR_RETURN(ids, partitionDocumentIds(search_, options_.index, selector));
+          indexed = std::move(ids);
+        }
         for (auto& id : indexed) {
-          if (!found.contains(id)) {
-            batch().remove({options_.index, id, w.write_time, {}});
-            ids.push_back(std::move(id));
+          if (!found.contains(id) && checkDocumentId(id)) {
+            planned.push_back({true, std::move(id), w.write_time, {}, std::nullopt, false});
           }
         }
         break;
@@ -157,6 +172,48 @@ Result<FlushReport> TableSync::flush() {
       again.recheck_at_micros = now + again.recheck_gap_micros;
       recheck.push_back(std::move(again));
     }
+  }
+
+  // Both ways: a document edited on the search side after the row's timestamp wins (the
+  // poller brings it to Cassandra), and an echo of such an edit is not written back.
+  std::unordered_map<std::string, std::int64_t> in_index;
+  if (timestamp_column_ >= 0 && !planned.empty()) {
+    std::vector<std::string> planned_ids;
+    planned_ids.reserve(planned.size());
+    for (const auto& p : planned) {
+      planned_ids.push_back(p.id);
+    }
+    CESYNC_ASSIGN_OR_RETURN(
+        found_ts, SearchSideEdits::timestamps(search_, options_.index, options_.timestamp_column,
+                                              planned_ids));
+    in_index = std::move(found_ts);
+  }
+  std::vector<es::BulkEncoder> batches(1);
+  std::vector<std::string> ids;  // per item, across batches, for dead letters
+  for (auto& p : planned) {
+    const auto edited = in_index.find(p.id);
+    if (edited != in_index.end()) {
+      const bool search_newer = p.remove
+                                    ? edited->second * 1000 > p.version
+                                    : p.row_timestamp_ms && edited->second > *p.row_timestamp_ms;
+      if (search_newer) {
+        ++report.already_newer;
+        continue;
+      }
+      if (p.echo && p.row_timestamp_ms && edited->second == *p.row_timestamp_ms) {
+        ++report.echo;  // the index already holds this document, from the search side
+        continue;
+      }
+    }
+    if (batches.back().full(options_.limits)) {
+      batches.emplace_back();
+    }
+    if (p.remove) {
+      batches.back().remove({options_.index, p.id, p.version, {}});
+    } else {
+      batches.back().index({options_.index, p.id, p.version, {}}, p.doc);
+    }
+    ids.push_back(std::move(p.id));
   }
 
   std::vector<const es::BulkEncoder*> to_send;

@@ -30,6 +30,10 @@ struct TableSyncOptions {
   /// For a table that also takes documents back (direction both): rows just written from the
   /// search side, whose change would only index the same document again.
   EchoMarks* echoes = nullptr;
+  /// Also for direction both: the table's timestamp column. A document whose field of that name
+  /// is newer than the row's value is an edit on the search side not yet read back: it is not
+  /// overwritten.
+  std::string timestamp_column;
 };
 
 /// What one flush did.
@@ -79,6 +83,7 @@ class TableSync {
   RowFetcher fetcher_;
   DocBuilder builder_;
   std::string table_name_;        // keyspace.table
+  int timestamp_column_;          // -1: not synced both ways
   std::vector<KeyWork> work_;     // to read and write at the next flush
   std::vector<KeyWork> waiting_;  // re-reads still settling, until their recheck time
 };
