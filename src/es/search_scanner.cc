@@ -43,6 +43,12 @@ Status readHit(simdjson::ondemand::value v, SearchHit& hit) {
         return fail(ErrorCode::kProtocol, "search answer: unreadable _source");
       }
       hit.source.assign(raw);
+    } else if (key == "_version") {
+      std::int64_t version = 0;
+      if (value.get_int64().get(version) != simdjson::SUCCESS) {
+        return fail(ErrorCode::kProtocol, "search answer: unreadable _version");
+      }
+      hit.version = version;
     } else if (key == "sort") {
       simdjson::ondemand::array sort;
       std::string_view raw;
@@ -200,6 +206,8 @@ Result<bool> SearchScanner::nextPit(std::vector<SearchHit>& page) {
   w.value(static_cast<std::uint64_t>(options_.page_size));
   w.key("track_total_hits");
   w.value(false);
+  w.key("version");
+  w.value(true);
   if (!options_.query.empty()) {
     w.key("query");
     w.rawValue(options_.query);
@@ -252,6 +260,8 @@ Result<bool> SearchScanner::nextScroll(std::vector<SearchHit>& page) {
     w.beginObject();
     w.key("size");
     w.value(static_cast<std::uint64_t>(options_.page_size));
+    w.key("version");
+    w.value(true);
     if (!options_.query.empty()) {
       w.key("query");
       w.rawValue(options_.query);

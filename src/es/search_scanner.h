@@ -41,6 +41,8 @@ struct SearchHit {
   std::string id;
   std::string source;
   std::string sort;
+  /// The document's version (`_version`); -1 when the answer had none.
+  std::int64_t version = -1;
 };
 
 /// Reads every document matching a query from one consistent view of an index, page by page:

@@ -347,16 +347,15 @@ std::string Daemon::metricsText() {
     sample("cesync_lag_seconds", t.table, secondsBetween(t.applied_micros, now));
   }
   const std::pair<const char*, std::uint64_t IndexCounts::*> back[] = {
-      {"read", &IndexCounts::read},
-      {"written", &IndexCounts::written},
-      {"deleted", &IndexCounts::deleted},
-      {"not_newer", &IndexCounts::not_newer},
-      {"echo", &IndexCounts::echo}};
+      {"read", &IndexCounts::read},       {"written", &IndexCounts::written},
+      {"deleted", &IndexCounts::deleted}, {"not_newer", &IndexCounts::not_newer},
+      {"echo", &IndexCounts::echo},       {"repaired", &IndexCounts::repaired}};
   for (const auto& [what, field] : back) {
     const std::string name = std::string("cesync_search_documents_") + what + "_total";
     family(name.c_str(), "counter",
            "Documents edited on the search side, per table: read, written to Cassandra, "
-           "deleted (soft delete), skipped as not newer than the row, skipped as equal to it.");
+           "deleted (soft delete), skipped as not newer than the row, skipped as equal to it, "
+           "given the newer row's content back.");
     for (const auto& [table, counts] : p.indices) {
       sample(name.c_str(), table, counts.*field);
     }

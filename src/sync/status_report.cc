@@ -169,6 +169,8 @@ std::string StatusReport::json() const {
       w.value(t.back->counts.not_newer);
       w.key("echo");
       w.value(t.back->counts.echo);
+      w.key("repaired");
+      w.value(t.back->counts.repaired);
       w.key("dead_letters");
       w.value(t.back->dead_letter_count);
       w.endObject();

@@ -51,7 +51,8 @@ struct IndexSync::Pending {
   std::vector<cql::Value> values;
   std::int64_t timestamp_ms = 0;
   bool soft_deleted = false;
-  bool complete = false;  // every column is in the document
+  bool complete = false;            // every column is in the document
+  std::int64_t index_version = -1;  // the document's version when it was read
   KeyWork key;
 };
 
@@ -117,7 +118,8 @@ Result<IndexCounts> IndexSync::readCounts(state::CheckpointStore& store,
   for (auto [name, field] :
        {std::pair{"read", &IndexCounts::read}, std::pair{"written", &IndexCounts::written},
         std::pair{"deleted", &IndexCounts::deleted},
-        std::pair{"not_newer", &IndexCounts::not_newer}, std::pair{"echo", &IndexCounts::echo}}) {
+        std::pair{"not_newer", &IndexCounts::not_newer}, std::pair{"echo", &IndexCounts::echo},
+        std::pair{"repaired", &IndexCounts::repaired}}) {
     CESYNC_ASSIGN_OR_RETURN(value, store.get(qualified_table + "/to_cassandra", name));
     if (value) {
       try {
@@ -300,6 +302,7 @@ Status IndexSync::handlePage(const std::vector<es::SearchHit>& hits) {
     }
     Pending p;
     p.id = hit.id;
+    p.index_version = hit.version;
     p.timestamp_ms = ts.asInt();
     newest_ms = std::max(newest_ms, p.timestamp_ms);
     handled_[hit.id].seen_at_ms = std::max(position_ms_, p.timestamp_ms);
@@ -351,7 +354,8 @@ Status IndexSync::handlePage(const std::vector<es::SearchHit>& hits) {
                     {table_scope, "written", std::to_string(counts_.written), now},
                     {table_scope, "deleted", std::to_string(counts_.deleted), now},
                     {table_scope, "not_newer", std::to_string(counts_.not_newer), now},
-                    {table_scope, "echo", std::to_string(counts_.echo), now}};
+                    {table_scope, "echo", std::to_string(counts_.echo), now},
+                    {table_scope, "repaired", std::to_string(counts_.repaired), now}};
   commit.dead_letters = std::move(dead_letters);
   return store_.commit(commit);
 }
@@ -370,6 +374,7 @@ Status IndexSync::writeAll(std::vector<Pending>& pending,
 
   // Decide, then write what is newer than its row, many in flight.
   std::vector<std::size_t> to_write;
+  Repairs repairs;
   for (std::size_t i = 0; i < pending.size(); ++i) {
     const Pending& p = pending[i];
     const std::int64_t version = p.timestamp_ms * 1000;
@@ -379,6 +384,11 @@ Status IndexSync::writeAll(std::vector<Pending>& pending,
       const cql::Row row = (*page)[0];
       if (fetcher_.rowWriteTime(row) >= version) {
         ++counts_.not_newer;
+        // The row is newer: a document that differs from it lost, and takes the row's content
+        // back (an edit on the search side older than the row's last write).
+        if (p.soft_deleted || !sameAsRow(p.values, row)) {
+          CESYNC_TRY(addRepair(repairs, p, row));
+        }
         continue;
       }
       if (!p.soft_deleted && sameAsRow(p.values, row)) {
@@ -452,6 +462,44 @@ Status IndexSync::writeAll(std::vector<Pending>& pending,
   if (first_error) {
     return fail(first_error->code, "writing documents of " + options_.index + " to " + table +
                                        ": " + first_error->message);
+  }
+  return sendRepairs(repairs, dead_letters);
+}
+
+Status IndexSync::addRepair(Repairs& repairs, const Pending& p, const cql::Row& row) {
+  CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher_.tokenColumn()));
+  std::string doc;
+  CESYNC_TRY(builder_.appendDocument(doc, row, schema_.columns, token, p.id));
+  // The version the document had when it was read: the write succeeds only if nobody edited
+  // it since (then the next poll decides again). Never below the row's write time.
+  const std::int64_t version = std::max(fetcher_.rowWriteTime(row), p.index_version);
+  repairs.batch.index({options_.index, p.id, version, {}}, doc);
+  repairs.ids.push_back(p.id);
+  return {};
+}
+
+Status IndexSync::sendRepairs(Repairs& repairs, std::vector<state::DeadLetter>& dead_letters) {
+  if (repairs.batch.empty()) {
+    return {};
+  }
+  CESYNC_ASSIGN_OR_RETURN(written, search_.bulk(repairs.batch));
+  const std::int64_t now = clock_.wallMicros();
+  for (std::size_t i = 0; i < written.items.size(); ++i) {
+    switch (written.items[i].outcome) {
+      case es::ItemOutcome::kOk:
+        ++counts_.repaired;
+        break;
+      case es::ItemOutcome::kAlreadyNewer:
+        break;  // edited again since it was read: the next poll decides
+      case es::ItemOutcome::kDeadLetter:
+        dead_letters.push_back({scope(), repairs.ids[i],
+                                written.items[i].error_type + ": " + written.items[i].reason, now});
+        break;
+      case es::ItemOutcome::kRetry:
+        return fail(ErrorCode::kUnavailable,
+                    "index " + options_.index + " did not accept " + repairs.ids[i] +
+                        " within the retry budget: " + written.items[i].reason);
+    }
   }
   return {};
 }

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "cql/session.h"
+#include "es/bulk_encoder.h"
 #include "es/client.h"
 #include "state/checkpoint_store.h"
 #include "sync/echo_marks.h"
@@ -42,6 +43,7 @@ struct IndexCounts {
   std::uint64_t deleted = 0;    // rows deleted by a soft delete
   std::uint64_t not_newer = 0;  // skipped: the row was as new or newer
   std::uint64_t echo = 0;       // skipped: the row already held the document's content
+  std::uint64_t repaired = 0;   // documents older than their row, given the row's content back
 };
 
 /// One table's documents back into Cassandra (docs/ARCHITECTURE.md, "Search to Cassandra"): each
@@ -79,6 +81,12 @@ class IndexSync {
 
  private:
   struct Pending;
+  struct Repairs {
+    es::BulkEncoder batch;
+    std::vector<std::string> ids;
+  };
+  Status addRepair(Repairs& repairs, const Pending& p, const cql::Row& row);
+  Status sendRepairs(Repairs& repairs, std::vector<state::DeadLetter>& dead_letters);
 
   Status handlePage(const std::vector<es::SearchHit>& hits);
   Status writeAll(std::vector<Pending>& pending, std::vector<state::DeadLetter>& dead_letters);

@@ -68,12 +68,13 @@ TEST(SearchScannerTest, ElasticsearchDialect) {
   EXPECT_EQ(transport.paths[1], "/_search") << "no index in the path with a PIT";
   EXPECT_EQ(
       transport.bodies[1],
-      R"({"size":2,"track_total_hits":false,"query":{"range":{"timestamp":{"gte":5}}},)"
+      R"({"size":2,"track_total_hits":false,"version":true,"query":{"range":{"timestamp":{"gte":5}}},)"
       R"("sort":[{"timestamp":"asc"},{"id":"asc"}],"pit":{"id":"es-pit-1","keep_alive":"1m"}})");
-  EXPECT_EQ(transport.bodies[2],
-            R"({"size":2,"track_total_hits":false,"query":{"range":{"timestamp":{"gte":5}}},)"
-            R"("sort":[{"timestamp":"asc"},{"id":"asc"}],"search_after":[1,"1"],)"
-            R"("pit":{"id":"es-pit-2","keep_alive":"1m"}})")
+  EXPECT_EQ(
+      transport.bodies[2],
+      R"({"size":2,"track_total_hits":false,"version":true,"query":{"range":{"timestamp":{"gte":5}}},)"
+      R"("sort":[{"timestamp":"asc"},{"id":"asc"}],"search_after":[1,"1"],)"
+      R"("pit":{"id":"es-pit-2","keep_alive":"1m"}})")
       << "search_after the last hit, with the newest PIT id";
   EXPECT_EQ(transport.paths[3], "/_pit");
   EXPECT_EQ(transport.methods[3], HttpMethod::kDelete);

@@ -100,7 +100,7 @@ TEST_F(StatusReportTest, ATableThatTakesDocumentsBackShowsItsWayBack) {
   const std::string json = report->json();
   EXPECT_NE(json.find(R"("direction":"both")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("to_cassandra":{"checkpoint":"2023-11-14T22:13:25.000Z","counts":)"
-                      R"({"read":9,"written":4,"deleted":1,"not_newer":3,"echo":1,)"
+                      R"({"read":9,"written":4,"deleted":1,"not_newer":3,"echo":1,"repaired":0,)"
                       R"("dead_letters":1},"dead_letters":[{"key":"p2","reason":)"
                       R"("column price: bad","at":"2023-11-14T22:13:20.000Z"}]})"),
             std::string::npos)
