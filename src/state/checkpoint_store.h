@@ -18,7 +18,8 @@ struct Cursor {
   std::int64_t updated_at_micros = 0;
 };
 
-/// A record the other side refused for good, kept so nothing is silently dropped.
+/// A record the other side refused for good, kept so nothing is silently dropped. The same
+/// record refused again for the same reason (a replay) is kept once.
 struct DeadLetter {
   std::string scope;   // table and direction, e.g. "shop.product/to_search"
   std::string key;     // the record's key (document id or primary key text)

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   at     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_scope ON dead_letters (scope, id);
+CREATE INDEX IF NOT EXISTS dead_letters_by_key ON dead_letters (scope, key);
 )sql";
 
 // A prepared statement that finalises itself.
@@ -184,7 +185,9 @@ Status SqliteCheckpointStore::commit(const Commit& commit) {
                    "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value, "
                    "updated_at = excluded.updated_at");
   Statement letter(db_,
-                   "INSERT INTO dead_letters (scope, key, reason, at) VALUES (?1, ?2, ?3, ?4)");
+                   "INSERT INTO dead_letters (scope, key, reason, at) SELECT ?1, ?2, ?3, ?4 "
+                   "WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE scope = ?1 AND key = ?2 "
+                   "AND reason = ?3)");
   bool ok = cursor.ok() && letter.ok();
   for (const auto& c : commit.cursors) {
     if (!ok) {

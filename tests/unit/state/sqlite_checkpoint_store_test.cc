@@ -80,6 +80,20 @@ TEST_F(SqliteCheckpointStoreTest, DeadLettersAreCountedWithTheirCursor) {
   EXPECT_EQ((*letters)[0].reason, "illegal_argument_exception");
 }
 
+TEST_F(SqliteCheckpointStoreTest, ARecordRefusedAgainForTheSameReasonIsKeptOnce) {
+  auto store = open();
+  // A replay after a restart refuses the same record for the same reason again.
+  for (int replay = 0; replay < 3; ++replay) {
+    ASSERT_TRUE(store->commit(
+        {.cursors = {}, .dead_letters = {{"t/to_cassandra", "d1", "column n: not an int", 10}}}));
+  }
+  ASSERT_TRUE(store->commit({.cursors = {},
+                             .dead_letters = {{"t/to_cassandra", "d1", "column id: missing", 11},
+                                              {"t/to_search", "d1", "column n: not an int", 12}}}));
+  EXPECT_EQ(*store->deadLetterCount("t/to_cassandra"), 2u) << "another reason is another letter";
+  EXPECT_EQ(*store->deadLetterCount("t/to_search"), 1u);
+}
+
 TEST_F(SqliteCheckpointStoreTest, CommittedStateSurvivesSigkill) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
