@@ -202,6 +202,9 @@ int status(const std::string& path, bool json) {
   const bool exists = std::filesystem::exists(config->state.path);
   auto store = exists ? state::SqliteCheckpointStore::openReadOnly(config->state.path)
                       : state::SqliteCheckpointStore::open(":memory:");
+  if (!store && store.error().code == ErrorCode::kNotFound) {
+    store = state::SqliteCheckpointStore::open(":memory:");
+  }
   if (!store) {
     return printError("state.path: cannot open " + config->state.path + ": " +
                       store.error().message);

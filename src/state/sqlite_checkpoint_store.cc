@@ -111,6 +111,10 @@ Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::openReadOn
   if (!version.ok() || version.step() != SQLITE_ROW) {
     return fail(store->sqlError("reading the schema version"));
   }
+  if (version.integer(0) == 0) {
+    // Being created by a daemon that has not written its tables yet.
+    return fail(ErrorCode::kNotFound, "state file " + path + " holds no state yet");
+  }
   if (version.integer(0) != kSchemaVersion) {
     return fail(ErrorCode::kConfig, "state file " + path + " has schema version " +
                                         std::to_string(version.integer(0)) +

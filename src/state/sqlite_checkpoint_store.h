@@ -19,7 +19,7 @@ class SqliteCheckpointStore final : public CheckpointStore {
   static Result<std::unique_ptr<SqliteCheckpointStore>> open(const std::string& path);
   /// Opens an existing store for reading only, beside a daemon that writes it (`cesync
   /// status`): nothing is created or migrated, so the reader never waits for the writer's lock.
-  /// Commits fail.
+  /// Commits fail. kNotFound when the file holds no state yet (a daemon is creating it).
   static Result<std::unique_ptr<SqliteCheckpointStore>> openReadOnly(const std::string& path);
 
   ~SqliteCheckpointStore() override;
