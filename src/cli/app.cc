@@ -150,18 +150,29 @@ int mapping(const std::string& path, const std::string& table_name) {
   return kExitOk;
 }
 
-int run(const std::string& path, bool once) {
+// The daemon for `run` and `snapshot`, with logging set up and stop signals caught; nullptr
+// after printing the error.
+std::unique_ptr<sync::Daemon> openDaemon(const std::string& path, const Clock& clock) {
   auto config = loadForDaemon(path);
   if (!config) {
-    return kExitError;
+    return nullptr;
   }
   installStopHandlers();
-  SystemClock clock;
   auto daemon = sync::Daemon::open(*config, clock);
   if (!daemon) {
-    return printError(daemon.error().message);
+    printError(daemon.error().message);
+    return nullptr;
   }
-  auto done = (*daemon)->run(g_stop, once);
+  return std::move(*daemon);
+}
+
+int run(const std::string& path, bool once) {
+  SystemClock clock;
+  auto daemon = openDaemon(path, clock);
+  if (!daemon) {
+    return kExitError;
+  }
+  auto done = daemon->run(g_stop, once);
   if (!done) {
     return printError(done.error().message);
   }
@@ -169,17 +180,12 @@ int run(const std::string& path, bool once) {
 }
 
 int snapshot(const std::string& path, const std::vector<std::string>& tables) {
-  auto config = loadForDaemon(path);
-  if (!config) {
+  SystemClock clock;
+  auto daemon = openDaemon(path, clock);
+  if (!daemon) {
     return kExitError;
   }
-  installStopHandlers();
-  SystemClock clock;
-  auto daemon = sync::Daemon::open(*config, clock);
-  if (!daemon) {
-    return printError(daemon.error().message);
-  }
-  auto done = (*daemon)->snapshot(tables, g_stop);
+  auto done = daemon->snapshot(tables, g_stop);
   if (!done) {
     if (done.error().code == ErrorCode::kCancelled) {
       return printError(

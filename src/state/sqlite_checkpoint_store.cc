@@ -62,12 +62,10 @@ class Statement {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(
-    const std::string& path) {
+Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::openFile(
+    const std::string& path, int flags) {
   sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = "cannot open state file " + path + ": " +
                           (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -76,6 +74,14 @@ Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(
   }
   std::unique_ptr<SqliteCheckpointStore> store(new SqliteCheckpointStore(db, path));
   sqlite3_busy_timeout(db, 5000);
+  return store;
+}
+
+Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(
+    const std::string& path) {
+  CESYNC_ASSIGN_OR_RETURN(
+      store, openFile(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX));
+  sqlite3* db = store->db_;
   // WAL + FULL: a commit is on disk when it returns, and readers never block the writer.
   CESYNC_TRY(store->exec("PRAGMA journal_mode=WAL"));
   CESYNC_TRY(store->exec("PRAGMA synchronous=FULL"));
@@ -96,17 +102,8 @@ Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(
 
 Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::openReadOnly(
     const std::string& path) {
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = "cannot open state file " + path + ": " +
-                          (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    sqlite3_close(db);
-    return fail(ErrorCode::kConfig, std::move(message));
-  }
-  std::unique_ptr<SqliteCheckpointStore> store(new SqliteCheckpointStore(db, path));
-  sqlite3_busy_timeout(db, 5000);
+  CESYNC_ASSIGN_OR_RETURN(store, openFile(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX));
+  sqlite3* db = store->db_;
   Statement version(db, "PRAGMA user_version");
   if (!version.ok() || version.step() != SQLITE_ROW) {
     return fail(store->sqlError("reading the schema version"));

@@ -37,6 +37,8 @@ class SqliteCheckpointStore final : public CheckpointStore {
 
  private:
   SqliteCheckpointStore(sqlite3* db, std::string path);
+  static Result<std::unique_ptr<SqliteCheckpointStore>> openFile(const std::string& path,
+                                                                 int flags);
   Status exec(const char* sql);
   Error sqlError(const std::string& what) const;
 

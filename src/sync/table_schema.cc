@@ -70,4 +70,19 @@ Result<TableSchema> loadTableSchema(cql::Session& session, const std::string& ke
   return schema;
 }
 
+std::string quoteIdentifier(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out += c;
+    if (c == '"') {
+      out += '"';
+    }
+  }
+  return out + "\"";
+}
+
+std::string quotedTableName(const TableSchema& schema) {
+  return quoteIdentifier(schema.keyspace) + "." + quoteIdentifier(schema.table);
+}
+
 }  // namespace cesync::sync

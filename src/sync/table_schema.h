@@ -27,6 +27,12 @@ struct TableSchema {
   [[nodiscard]] int columnIndex(const std::string& name) const;
 };
 
+/// A CQL identifier in double quotes (embedded quotes doubled), safe for any name.
+std::string quoteIdentifier(const std::string& name);
+
+/// `"keyspace"."table"`.
+std::string quotedTableName(const TableSchema& schema);
+
 /// Reads a table's columns and key from the cluster. kNotFound names the table when it does not
 /// exist.
 Result<TableSchema> loadTableSchema(cql::Session& session, const std::string& keyspace,

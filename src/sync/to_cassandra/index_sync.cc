@@ -13,21 +13,6 @@
 namespace cesync::sync {
 namespace {
 
-std::string quoted(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
-
-std::string keyspaceTable(const TableSchema& schema) {
-  return quoted(schema.keyspace) + "." + quoted(schema.table);
-}
-
 // An empty collection and a null are the same thing to Cassandra.
 bool isEmptyCollection(const cql::CqlType& type, const cql::Bytes& encoded) {
   switch (type.kind) {
@@ -144,17 +129,17 @@ Status IndexSync::start() {
   std::string columns;
   std::string marks;
   for (const auto& c : schema_.columns) {
-    columns += (columns.empty() ? "" : ", ") + quoted(c.name);
+    columns += (columns.empty() ? "" : ", ") + quoteIdentifier(c.name);
     marks += marks.empty() ? "?" : ", ?";
   }
   CESYNC_ASSIGN_OR_RETURN(
-      insert, session_.prepare("INSERT INTO " + keyspaceTable(schema_) + " (" + columns +
+      insert, session_.prepare("INSERT INTO " + quotedTableName(schema_) + " (" + columns +
                                ") VALUES (" + marks + ") USING TIMESTAMP ?"));
   std::string where;
   for (const auto& name : schema_.primaryKey()) {
-    where += (where.empty() ? "" : " AND ") + quoted(name) + " = ?";
+    where += (where.empty() ? "" : " AND ") + quoteIdentifier(name) + " = ?";
   }
-  CESYNC_ASSIGN_OR_RETURN(remove, session_.prepare("DELETE FROM " + keyspaceTable(schema_) +
+  CESYNC_ASSIGN_OR_RETURN(remove, session_.prepare("DELETE FROM " + quotedTableName(schema_) +
                                                    " USING TIMESTAMP ? WHERE " + where));
   insert_ = std::move(insert);
   delete_ = std::move(remove);

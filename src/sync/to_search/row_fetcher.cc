@@ -9,17 +9,6 @@
 namespace cesync::sync {
 namespace {
 
-std::string quoted(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
-
 std::string joined(const std::vector<std::string>& names, const std::string& separator) {
   std::string out;
   for (const auto& n : names) {
@@ -46,22 +35,21 @@ RowFetcher::RowFetcher(cql::Session& session, TableSchema schema, cql::Consisten
       max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
   std::vector<std::string> selectors;
   for (const auto& c : schema_.columns) {
-    selectors.push_back(quoted(c.name));
+    selectors.push_back(quoteIdentifier(c.name));
   }
   std::vector<std::string> pk;
   for (const auto& name : schema_.partition_key) {
-    pk.push_back(quoted(name));
+    pk.push_back(quoteIdentifier(name));
   }
   selectors.push_back("token(" + joined(pk, ", ") + ")");
   const auto key = schema_.primaryKey();
   for (std::size_t i = 0; i < schema_.columns.size(); ++i) {
     if (std::find(key.begin(), key.end(), schema_.columns[i].name) == key.end()) {
       regular_columns_.push_back(i);
-      selectors.push_back("maxwritetime(" + quoted(schema_.columns[i].name) + ")");
+      selectors.push_back("maxwritetime(" + quoteIdentifier(schema_.columns[i].name) + ")");
     }
   }
-  select_ = "SELECT " + joined(selectors, ", ") + " FROM " + quoted(schema_.keyspace) + "." +
-            quoted(schema_.table);
+  select_ = "SELECT " + joined(selectors, ", ") + " FROM " + quotedTableName(schema_);
 }
 
 std::int64_t RowFetcher::rowWriteTime(const cql::Row& row) const {
@@ -89,12 +77,12 @@ Result<cql::PreparedPtr> RowFetcher::prepared(const std::string& where) {
 Result<cql::PreparedPtr> RowFetcher::statementFor(const KeyWork& work) {
   std::vector<std::string> terms;
   for (const auto& name : schema_.partition_key) {
-    terms.push_back(quoted(name) + " = ?");
+    terms.push_back(quoteIdentifier(name) + " = ?");
   }
   switch (work.scope) {
     case KeyWork::Scope::kRow:
       for (std::size_t i = 0; i < work.ck.size() && i < schema_.clustering.size(); ++i) {
-        terms.push_back(quoted(schema_.clustering[i]) + " = ?");
+        terms.push_back(quoteIdentifier(schema_.clustering[i]) + " = ?");
       }
       break;
     case KeyWork::Scope::kPartition:
@@ -105,7 +93,7 @@ Result<cql::PreparedPtr> RowFetcher::statementFor(const KeyWork& work) {
         std::vector<std::string> names(schema_.clustering.begin(),
                                        schema_.clustering.begin() + static_cast<std::ptrdiff_t>(n));
         for (auto& name : names) {
-          name = quoted(name);
+          name = quoteIdentifier(name);
         }
         terms.push_back("(" + joined(names, ", ") + ") " + op + " (" +
                         joined(std::vector<std::string>(n, "?"), ", ") + ")");

@@ -49,17 +49,6 @@ std::optional<T> parseNumber(std::string_view text) {
   return value;
 }
 
-std::string quoted(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
-
 std::string qualifiedName(const TableSchema& schema) {
   return schema.keyspace + "." + schema.table;
 }
@@ -170,7 +159,7 @@ class SnapshotRun {
   Status prepare() {
     std::string token = "token(";
     for (std::size_t i = 0; i < fetcher_.schema().partition_key.size(); ++i) {
-      token += (i == 0 ? "" : ", ") + quoted(fetcher_.schema().partition_key[i]);
+      token += (i == 0 ? "" : ", ") + quoteIdentifier(fetcher_.schema().partition_key[i]);
     }
     token += ")";
     CESYNC_ASSIGN_OR_RETURN(after, session_.prepare(fetcher_.selectText() + " WHERE " + token +
