@@ -10,6 +10,7 @@ stand for which CQL values; `norm` below reduces both sides to one form).
 
 No fixed sleeps wait for the sync: every wait polls with a deadline and, on timeout, reports the
 last difference."""
+import concurrent.futures
 import datetime
 import decimal
 import json
@@ -459,6 +460,48 @@ def test_concurrent_edits_converge_without_bouncing(cassandra_session, search, k
     assert counts["written"] <= index_edits, (counts, index_edits)
     assert counts["dead_letters"] == 0, counts
     print(f"seed {seed}: {len(ops)} writes, {index_edits} in the index; counts {counts}")
+    daemon.stop()
+
+
+def test_index_edit_right_after_a_cassandra_write_is_not_lost(cassandra_session, search, keyspace, cesync):
+    """The race of test 2 made dense: for each of 300 keys a Cassandra write, then, after a delay
+    of 0-300 ms, an index edit with a newer timestamp. The stream indexes the Cassandra row at
+    about the time the edit lands; whichever order they reach the index in, the edit is the
+    newest version and must end up on both sides."""
+    s = cassandra_session
+    ks = keyspace("tc_lost")
+    s.execute("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text, updated timestamp)".format(ks=ks), timeout=60)
+    index = f"{ks}_kv"
+    daemon = start(cesync(tables_cfg(f"{ks}.kv"), extra=extra_cfg()))
+    ins = s.prepare(f"INSERT INTO {ks}.kv (k, v, updated) VALUES (?, ?, ?) USING TIMESTAMP ?")
+    expected = {}
+    rnd = random.Random()
+    delays = {k: rnd.random() * 0.3 for k in range(300)}
+
+    def pair(k):
+        t = now_ms()
+        s.execute(ins, (k, f"cassandra {t}", t, t * 1000))
+        time.sleep(delays[k])  # the spread of the race, not a wait for the sync
+        t2 = max(now_ms(), t + 1)
+        doc = {"k": k, "v": f"index {t2}", "updated": iso(t2)}
+        put_doc(search, index, str(k), doc)
+        return k, doc
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        for k, doc in pool.map(pair, range(300)):
+            expected[str(k)] = doc
+    try:
+        wait_both(s, search, ks, "kv", index, expected, daemon, "index edits made just after Cassandra writes")
+    except AssertionError as e:
+        lost = []
+        for k in range(300):
+            row = s.execute(f"SELECT v, writetime(v) AS wt FROM {ks}.kv WHERE k = %s", (k,)).one()
+            if row.v != expected[str(k)]["v"]:
+                got = search.get(index, str(k))
+                lost.append(f"key {k}: edit {expected[str(k)]['v']!r} made {delays[k] * 1000:.0f} ms after the"
+                            f" Cassandra write; row {row.v!r} written at {row.wt}; index document version"
+                            f" {got['_version']}, seq_no {got['_seq_no']}: {got['_source']}")
+        raise AssertionError(f"{e}\n" + "\n".join(lost)) from None
     daemon.stop()
 
 
