@@ -16,11 +16,9 @@ import decimal
 import json
 import random
 import re
-import subprocess
 import time
 import uuid
 
-import pytest
 import requests
 
 from cesync_daemon import (expected_documents, plain_decimal, same, timestamp_text, wait_until)
@@ -33,14 +31,6 @@ SOFT_DELETE = "cesync_deleted"
 TO_CASSANDRA = {"poll_interval": "250ms"}
 
 
-
-
-@pytest.fixture(autouse=True)
-def _needs_to_cassandra(cesync_bin):
-    """Until the daemon has the search -> Cassandra settings, these tests cannot run."""
-    out = subprocess.run([cesync_bin, "config", "print-defaults"], capture_output=True, text=True, timeout=30)
-    if "to_cassandra:" not in out.stdout:
-        pytest.skip("this cesync has no to_cassandra settings yet (the search -> Cassandra poller)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,7 +481,8 @@ def test_index_edit_right_after_a_cassandra_write_is_not_lost(cassandra_session,
         for k, doc in pool.map(pair, range(300)):
             expected[str(k)] = doc
     try:
-        wait_both(s, search, ks, "kv", index, expected, daemon, "index edits made just after Cassandra writes")
+        wait_both(s, search, ks, "kv", index, expected, daemon, "index edits made just after Cassandra writes",
+                  timeout=30)
     except AssertionError as e:
         lost = []
         for k in range(300):
