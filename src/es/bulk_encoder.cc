@@ -23,7 +23,7 @@ void BulkEncoder::beginItem(BulkOp op, const BulkTarget& target) {
   w.beginObject();
   switch (op) {
     case BulkOp::kIndex:
-      w.key("index");
+      w.key(target.create_only ? "create" : "index");
       break;
     case BulkOp::kDelete:
       w.key("delete");
@@ -34,16 +34,23 @@ void BulkEncoder::beginItem(BulkOp op, const BulkTarget& target) {
   w.value(target.index);
   w.key("_id");
   w.value(target.id);
-  switch (version_type_) {
-    case VersionType::kInternal:
-      break;
-    case VersionType::kExternal:
-    case VersionType::kExternalGte:
-      w.key("version");
-      w.value(target.version);
-      w.key("version_type");
-      w.value(versionTypeName(version_type_));
-      break;
+  if (target.if_seq_no) {
+    w.key("if_seq_no");
+    w.value(*target.if_seq_no);
+    w.key("if_primary_term");
+    w.value(target.if_primary_term);
+  } else if (!target.create_only) {
+    switch (version_type_) {
+      case VersionType::kInternal:
+        break;
+      case VersionType::kExternal:
+      case VersionType::kExternalGte:
+        w.key("version");
+        w.value(target.version);
+        w.key("version_type");
+        w.value(versionTypeName(version_type_));
+        break;
+    }
   }
   if (!target.routing.empty()) {
     w.key("routing");

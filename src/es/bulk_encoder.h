@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,13 @@ struct BulkTarget {
   std::int64_t version = 0;
   /// Custom routing; empty for the default (routing by id).
   std::string_view routing{};
+  /// Compare-and-set instead of a version: the write applies only if the document is still at
+  /// this sequence number and primary term (as read before); else it is a version conflict.
+  std::optional<std::int64_t> if_seq_no{};
+  std::int64_t if_primary_term = 0;
+  /// An index item that applies only if the document does not exist (a `create` action);
+  /// else a version conflict.
+  bool create_only = false;
 };
 
 /// When a batch is full: the caller starts a new encoder once full() says so. An item is never

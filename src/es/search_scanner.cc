@@ -43,6 +43,12 @@ Status readHit(simdjson::ondemand::value v, SearchHit& hit) {
         return fail(ErrorCode::kProtocol, "search answer: unreadable _source");
       }
       hit.source.assign(raw);
+    } else if (key == "_seq_no" || key == "_primary_term") {
+      std::int64_t number = 0;
+      if (value.get_int64().get(number) != simdjson::SUCCESS) {
+        return fail(ErrorCode::kProtocol, "search answer: unreadable " + std::string(key));
+      }
+      (key == "_seq_no" ? hit.seq_no : hit.primary_term) = number;
     } else if (key == "_version") {
       std::int64_t version = 0;
       if (value.get_int64().get(version) != simdjson::SUCCESS) {
@@ -208,6 +214,8 @@ Result<bool> SearchScanner::nextPit(std::vector<SearchHit>& page) {
   w.value(false);
   w.key("version");
   w.value(true);
+  w.key("seq_no_primary_term");
+  w.value(true);
   if (!options_.query.empty()) {
     w.key("query");
     w.rawValue(options_.query);
@@ -261,6 +269,8 @@ Result<bool> SearchScanner::nextScroll(std::vector<SearchHit>& page) {
     w.key("size");
     w.value(static_cast<std::uint64_t>(options_.page_size));
     w.key("version");
+    w.value(true);
+    w.key("seq_no_primary_term");
     w.value(true);
     if (!options_.query.empty()) {
       w.key("query");

@@ -43,6 +43,9 @@ struct SearchHit {
   std::string sort;
   /// The document's version (`_version`); -1 when the answer had none.
   std::int64_t version = -1;
+  /// Its sequence number and primary term, for a compare-and-set write; -1 when absent.
+  std::int64_t seq_no = -1;
+  std::int64_t primary_term = -1;
 };
 
 /// Reads every document matching a query from one consistent view of an index, page by page:

@@ -99,6 +99,22 @@ TEST(BulkEncoderTest, FullByBytesOrItems) {
   EXPECT_EQ(by_bytes.items(), 2U);
 }
 
+TEST(BulkEncoderTest, CompareAndSetAndCreateOnlyReplaceTheVersion) {
+  BulkEncoder enc;
+  enc.index({.index = "docs", .id = "a", .version = 7, .if_seq_no = 12, .if_primary_term = 3},
+            R"({"n":1})");
+  enc.index({.index = "docs", .id = "b", .version = 7, .create_only = true}, R"({"n":2})");
+  enc.remove({.index = "docs", .id = "c", .version = 7, .if_seq_no = 0, .if_primary_term = 1});
+  EXPECT_EQ(
+      enc.body(),
+      "{\"index\":{\"_index\":\"docs\",\"_id\":\"a\",\"if_seq_no\":12,\"if_primary_term\":3}}\n"
+      "{\"n\":1}\n"
+      "{\"create\":{\"_index\":\"docs\",\"_id\":\"b\"}}\n"
+      "{\"n\":2}\n"
+      "{\"delete\":{\"_index\":\"docs\",\"_id\":\"c\",\"if_seq_no\":0,\"if_primary_term\":1}}\n");
+  EXPECT_EQ(enc.op(1), BulkOp::kIndex);
+}
+
 TEST(BulkEncoderTest, VersionTypes) {
   BulkEncoder internal(VersionType::kInternal);
   internal.index({.index = "i", .id = "1", .version = 99}, "{}");

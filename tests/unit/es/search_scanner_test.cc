@@ -68,11 +68,11 @@ TEST(SearchScannerTest, ElasticsearchDialect) {
   EXPECT_EQ(transport.paths[1], "/_search") << "no index in the path with a PIT";
   EXPECT_EQ(
       transport.bodies[1],
-      R"({"size":2,"track_total_hits":false,"version":true,"query":{"range":{"timestamp":{"gte":5}}},)"
+      R"({"size":2,"track_total_hits":false,"version":true,"seq_no_primary_term":true,"query":{"range":{"timestamp":{"gte":5}}},)"
       R"("sort":[{"timestamp":"asc"},{"id":"asc"}],"pit":{"id":"es-pit-1","keep_alive":"1m"}})");
   EXPECT_EQ(
       transport.bodies[2],
-      R"({"size":2,"track_total_hits":false,"version":true,"query":{"range":{"timestamp":{"gte":5}}},)"
+      R"({"size":2,"track_total_hits":false,"version":true,"seq_no_primary_term":true,"query":{"range":{"timestamp":{"gte":5}}},)"
       R"("sort":[{"timestamp":"asc"},{"id":"asc"}],"search_after":[1,"1"],)"
       R"("pit":{"id":"es-pit-2","keep_alive":"1m"}})")
       << "search_after the last hit, with the newest PIT id";
