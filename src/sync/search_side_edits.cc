@@ -27,10 +27,10 @@ std::string urlEncoded(const std::string& text) {
 
 }  // namespace
 
-Result<std::unordered_map<std::string, std::int64_t>> SearchSideEdits::timestamps(
+Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdits::read(
     es::EsClient& search, const std::string& index, const std::string& timestamp_field,
     const std::vector<std::string>& ids) {
-  std::unordered_map<std::string, std::int64_t> out;
+  std::unordered_map<std::string, Document> out;
   if (ids.empty()) {
     return out;
   }
@@ -74,14 +74,19 @@ Result<std::unordered_map<std::string, std::int64_t>> SearchSideEdits::timestamp
         d["_id"].get_string().get(id) != simdjson::SUCCESS) {
       continue;
     }
+    Document found_doc;
+    if (d["_seq_no"].get_int64().get(found_doc.seq_no) != simdjson::SUCCESS ||
+        d["_primary_term"].get_int64().get(found_doc.primary_term) != simdjson::SUCCESS) {
+      return fail(ErrorCode::kProtocol, "an _mget answer of " + index + " has no _seq_no");
+    }
     simdjson::dom::element ts;
-    if (d["_source"][timestamp_field].get(ts) != simdjson::SUCCESS) {
-      continue;
+    if (d["_source"][timestamp_field].get(ts) == simdjson::SUCCESS) {
+      auto value = valueFromJson(*type, simdjson::to_string(ts));
+      if (value && !value->isNull()) {
+        found_doc.timestamp_ms = value->asInt();
+      }
     }
-    auto value = valueFromJson(*type, simdjson::to_string(ts));
-    if (value && !value->isNull()) {
-      out.emplace(std::string(id), value->asInt());
-    }
+    out.emplace(std::string(id), found_doc);
   }
   return out;
 }

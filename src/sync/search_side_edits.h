@@ -17,9 +17,16 @@ namespace cesync::sync {
 /// table's timestamp column with the document's field of the same name.
 class SearchSideEdits {
  public:
-  /// Reads the timestamp field of the documents `ids` of `index` (one `_mget`). Documents that
-  /// are missing, or carry no readable timestamp, are absent from the answer.
-  static Result<std::unordered_map<std::string, std::int64_t>> timestamps(
+  /// A document as it is in the index now.
+  struct Document {
+    std::optional<std::int64_t> timestamp_ms;  // nullopt: no readable timestamp field
+    std::int64_t seq_no = 0;                   // for a compare-and-set write
+    std::int64_t primary_term = 0;
+  };
+
+  /// Reads the documents `ids` of `index` (one real-time `_mget` of the timestamp field).
+  /// Missing documents are absent from the answer.
+  static Result<std::unordered_map<std::string, Document>> read(
       es::EsClient& search, const std::string& index, const std::string& timestamp_field,
       const std::vector<std::string>& ids);
 };

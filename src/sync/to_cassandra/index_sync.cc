@@ -38,6 +38,8 @@ struct IndexSync::Pending {
   bool soft_deleted = false;
   bool complete = false;            // every column is in the document
   std::int64_t index_version = -1;  // the document's version when it was read
+  std::int64_t seq_no = -1;         // and its sequence number and primary term
+  std::int64_t primary_term = -1;
   KeyWork key;
 };
 
@@ -288,6 +290,8 @@ Status IndexSync::handlePage(const std::vector<es::SearchHit>& hits) {
     Pending p;
     p.id = hit.id;
     p.index_version = hit.version;
+    p.seq_no = hit.seq_no;
+    p.primary_term = hit.primary_term;
     p.timestamp_ms = ts.asInt();
     newest_ms = std::max(newest_ms, p.timestamp_ms);
     handled_[hit.id].seen_at_ms = std::max(position_ms_, p.timestamp_ms);
@@ -455,10 +459,15 @@ Status IndexSync::addRepair(Repairs& repairs, const Pending& p, const cql::Row& 
   CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher_.tokenColumn()));
   std::string doc;
   CESYNC_TRY(builder_.appendDocument(doc, row, schema_.columns, token, p.id));
-  // The version the document had when it was read: the write succeeds only if nobody edited
-  // it since (then the next poll decides again). Never below the row's write time.
-  const std::int64_t version = std::max(fetcher_.rowWriteTime(row), p.index_version);
-  repairs.batch.index({options_.index, p.id, version, {}}, doc);
+  // Only if nobody edited the document since it was read (then the next poll decides again):
+  // compare-and-set on its sequence number, or, where the engine gave none, its version.
+  es::BulkTarget target{
+      options_.index, p.id, std::max(fetcher_.rowWriteTime(row), p.index_version), {}};
+  if (p.seq_no >= 0 && p.primary_term >= 0) {
+    target.if_seq_no = p.seq_no;
+    target.if_primary_term = p.primary_term;
+  }
+  repairs.batch.index(target, doc);
   repairs.ids.push_back(p.id);
   return {};
 }

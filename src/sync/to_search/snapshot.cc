@@ -331,7 +331,7 @@ class SnapshotRun {
     std::optional<std::int64_t> last_token;
     // A table synced both ways: documents edited in the index after their row's timestamp are
     // left alone (they are on their way to Cassandra).
-    std::unordered_map<std::string, std::int64_t> in_index;
+    std::unordered_map<std::string, SearchSideEdits::Document> in_index;
     const int ts_column = options_.timestamp_column.empty()
                               ? -1
                               : fetcher_.schema().columnIndex(options_.timestamp_column);
@@ -342,9 +342,8 @@ class SnapshotRun {
           page_ids.push_back(std::move(*id));
         }
       }
-      CESYNC_ASSIGN_OR_RETURN(
-          found,
-          SearchSideEdits::timestamps(client, options_.index, options_.timestamp_column, page_ids));
+      CESYNC_ASSIGN_OR_RETURN(found, SearchSideEdits::read(client, options_.index,
+                                                           options_.timestamp_column, page_ids));
       in_index = std::move(found);
     }
     for (const auto row : rows) {
@@ -360,12 +359,26 @@ class SnapshotRun {
         tally.dead_letters.push_back({dead_letter_scope_, *id, usable.error().message, now});
         continue;
       }
-      if (const auto edited = in_index.find(*id);
-          edited != in_index.end() && !row.isNull(static_cast<std::size_t>(ts_column))) {
-        CESYNC_ASSIGN_OR_RETURN(ts, row.value(static_cast<std::size_t>(ts_column)));
-        if (edited->second > ts.asInt()) {
-          ++tally.already_newer;
-          continue;
+      // A row with no non-key cell has no write time to read: version 0 lets any change that
+      // the stream carries win over it.
+      es::BulkTarget target{options_.index, *id, fetcher_.rowWriteTime(row), {}};
+      if (ts_column >= 0) {
+        // Both ways: written only if the document is still as read (compare-and-set), or
+        // created only if there is none, and never over a newer edit of the search side.
+        const auto found = in_index.find(*id);
+        if (found == in_index.end()) {
+          target.create_only = true;
+        } else {
+          const auto& edited = found->second.timestamp_ms;
+          if (edited && !row.isNull(static_cast<std::size_t>(ts_column))) {
+            CESYNC_ASSIGN_OR_RETURN(ts, row.value(static_cast<std::size_t>(ts_column)));
+            if (*edited > ts.asInt()) {
+              ++tally.already_newer;
+              continue;
+            }
+          }
+          target.if_seq_no = found->second.seq_no;
+          target.if_primary_term = found->second.primary_term;
         }
       }
       doc.clear();
@@ -374,9 +387,7 @@ class SnapshotRun {
         tally.dead_letters.push_back({dead_letter_scope_, *id, built.error().toString(), now});
         continue;
       }
-      // A row with no non-key cell has no write time to read: version 0 lets any change that
-      // the stream carries win over it.
-      batch.index({options_.index, *id, fetcher_.rowWriteTime(row), {}}, doc);
+      batch.index(target, doc);
       ids.push_back(std::move(*id));
       if (batch.full(options_.limits)) {
         CESYNC_TRY(send(client, batch, ids, tally, now));

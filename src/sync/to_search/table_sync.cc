@@ -174,44 +174,58 @@ Result<FlushReport> TableSync::flush() {
     }
   }
 
-  // Both ways: a document edited on the search side after the row's timestamp wins (the
-  // poller brings it to Cassandra), and an echo of such an edit is not written back.
-  std::unordered_map<std::string, std::int64_t> in_index;
-  if (timestamp_column_ >= 0 && !planned.empty()) {
+  // Both ways: the documents as they are in the index now. One edited on the search side after
+  // the row's timestamp wins (the poller brings it to Cassandra); an echo of such an edit is not
+  // written back; anything else is written only if the document is still as read
+  // (compare-and-set), so that an edit made in between is never overwritten.
+  const bool both_ways = timestamp_column_ >= 0;
+  std::unordered_map<std::string, SearchSideEdits::Document> in_index;
+  if (both_ways && !planned.empty()) {
     std::vector<std::string> planned_ids;
     planned_ids.reserve(planned.size());
     for (const auto& p : planned) {
       planned_ids.push_back(p.id);
     }
     CESYNC_ASSIGN_OR_RETURN(
-        found_ts, SearchSideEdits::timestamps(search_, options_.index, options_.timestamp_column,
-                                              planned_ids));
-    in_index = std::move(found_ts);
+        found_docs,
+        SearchSideEdits::read(search_, options_.index, options_.timestamp_column, planned_ids));
+    in_index = std::move(found_docs);
   }
   std::vector<es::BulkEncoder> batches(1);
   std::vector<std::string> ids;  // per item, across batches, for dead letters
   for (auto& p : planned) {
-    const auto edited = in_index.find(p.id);
-    if (edited != in_index.end()) {
-      const bool search_newer = p.remove
-                                    ? edited->second * 1000 > p.version
-                                    : p.row_timestamp_ms && edited->second > *p.row_timestamp_ms;
-      if (search_newer) {
-        ++report.already_newer;
-        continue;
-      }
-      if (p.echo && p.row_timestamp_ms && edited->second == *p.row_timestamp_ms) {
-        ++report.echo;  // the index already holds this document, from the search side
-        continue;
+    es::BulkTarget target{options_.index, p.id, p.version, {}};
+    if (both_ways) {
+      const auto found = in_index.find(p.id);
+      if (found == in_index.end()) {
+        if (p.remove) {
+          continue;  // nothing to delete
+        }
+        target.create_only = true;
+      } else {
+        const auto& edited = found->second.timestamp_ms;
+        const bool search_newer =
+            edited && (p.remove ? *edited * 1000 > p.version
+                                : p.row_timestamp_ms && *edited > *p.row_timestamp_ms);
+        if (search_newer) {
+          ++report.already_newer;
+          continue;
+        }
+        if (p.echo && edited && p.row_timestamp_ms && *edited == *p.row_timestamp_ms) {
+          ++report.echo;  // the index already holds this document, from the search side
+          continue;
+        }
+        target.if_seq_no = found->second.seq_no;
+        target.if_primary_term = found->second.primary_term;
       }
     }
     if (batches.back().full(options_.limits)) {
       batches.emplace_back();
     }
     if (p.remove) {
-      batches.back().remove({options_.index, p.id, p.version, {}});
+      batches.back().remove(target);
     } else {
-      batches.back().index({options_.index, p.id, p.version, {}}, p.doc);
+      batches.back().index(target, p.doc);
     }
     ids.push_back(std::move(p.id));
   }
