@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -32,6 +33,8 @@ struct DeadLetter {
 struct Commit {
   std::vector<Cursor> cursors;
   std::vector<DeadLetter> dead_letters;
+  /// Cursors to remove (scope, name), e.g. timers that fired.
+  std::vector<std::pair<std::string, std::string>> erase{};
 };
 
 /// Durable sync state: stream positions and dead letters.
@@ -44,6 +47,11 @@ class CheckpointStore {
                                                                const std::string& name) = 0;
   /// Every cursor of a scope, ordered by name.
   [[nodiscard]] virtual Result<std::vector<Cursor>> list(const std::string& scope) = 0;
+  /// The cursors of a scope whose names sort at or before `upto_name`, in name order, at most
+  /// `limit` (names that start with a fixed-width time make a timer queue).
+  [[nodiscard]] virtual Result<std::vector<Cursor>> listUpTo(const std::string& scope,
+                                                             const std::string& upto_name,
+                                                             std::uint32_t limit) = 0;
   /// Applies a commit atomically and durably: after it returns, a crash keeps all of it.
   [[nodiscard]] virtual Status commit(const Commit& commit) = 0;
   /// Removes every cursor of a scope (a table's state is reset, e.g. for a new snapshot).

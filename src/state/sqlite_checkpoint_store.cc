@@ -161,12 +161,31 @@ Result<std::optional<std::string>> SqliteCheckpointStore::get(const std::string&
 }
 
 Result<std::vector<Cursor>> SqliteCheckpointStore::list(const std::string& scope) {
+  return selectCursors(scope, std::nullopt, -1);
+}
+
+Result<std::vector<Cursor>> SqliteCheckpointStore::listUpTo(const std::string& scope,
+                                                            const std::string& upto_name,
+                                                            std::uint32_t limit) {
+  return selectCursors(scope, upto_name, std::int64_t{limit});
+}
+
+Result<std::vector<Cursor>> SqliteCheckpointStore::selectCursors(
+    const std::string& scope, const std::optional<std::string>& upto_name, std::int64_t limit) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT name, value, updated_at FROM cursors WHERE scope = ?1 ORDER BY name");
+  // A negative LIMIT is no limit. A bound scans the primary key's range (scope, name).
+  Statement s(db_, upto_name ? "SELECT name, value, updated_at FROM cursors WHERE scope = ?1 AND "
+                               "name <= ?2 ORDER BY name LIMIT ?3"
+                             : "SELECT name, value, updated_at FROM cursors WHERE scope = ?1 "
+                               "ORDER BY name LIMIT ?3");
   if (!s.ok()) {
     return fail(sqlError("listing cursors"));
   }
   s.bind(1, scope);
+  if (upto_name) {
+    s.bind(2, *upto_name);
+  }
+  s.bind(3, limit);
   std::vector<Cursor> out;
   int rc = 0;
   while ((rc = s.step()) == SQLITE_ROW) {
@@ -189,7 +208,17 @@ Status SqliteCheckpointStore::commit(const Commit& commit) {
                    "INSERT INTO dead_letters (scope, key, reason, at) SELECT ?1, ?2, ?3, ?4 "
                    "WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE scope = ?1 AND key = ?2 "
                    "AND reason = ?3)");
-  bool ok = cursor.ok() && letter.ok();
+  Statement erase(db_, "DELETE FROM cursors WHERE scope = ?1 AND name = ?2");
+  bool ok = cursor.ok() && letter.ok() && erase.ok();
+  for (const auto& [scope, name] : commit.erase) {
+    if (!ok) {
+      break;
+    }
+    erase.bind(1, scope);
+    erase.bind(2, name);
+    ok = erase.step() == SQLITE_DONE;
+    erase.reset();
+  }
   for (const auto& c : commit.cursors) {
     if (!ok) {
       break;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "state/checkpoint_store.h"
@@ -29,6 +30,8 @@ class SqliteCheckpointStore final : public CheckpointStore {
   Result<std::optional<std::string>> get(const std::string& scope,
                                          const std::string& name) override;
   Result<std::vector<Cursor>> list(const std::string& scope) override;
+  Result<std::vector<Cursor>> listUpTo(const std::string& scope, const std::string& upto_name,
+                                       std::uint32_t limit) override;
   Status commit(const Commit& commit) override;
   Status clearScope(const std::string& scope) override;
   Result<std::uint64_t> deadLetterCount(const std::string& scope) override;
@@ -39,6 +42,9 @@ class SqliteCheckpointStore final : public CheckpointStore {
   SqliteCheckpointStore(sqlite3* db, std::string path);
   static Result<std::unique_ptr<SqliteCheckpointStore>> openFile(const std::string& path,
                                                                  int flags);
+  Result<std::vector<Cursor>> selectCursors(const std::string& scope,
+                                            const std::optional<std::string>& upto_name,
+                                            std::int64_t limit);
   Status exec(const char* sql);
   Error sqlError(const std::string& what) const;
 

@@ -94,6 +94,27 @@ TEST_F(SqliteCheckpointStoreTest, ARecordRefusedAgainForTheSameReasonIsKeptOnce)
   EXPECT_EQ(*store->deadLetterCount("t/to_search"), 1u);
 }
 
+TEST_F(SqliteCheckpointStoreTest, ATimerQueueIsListedUpToATimeAndErasedOnCommit) {
+  auto store = open();
+  ASSERT_TRUE(store->commit({.cursors = {{"t/expiry", "0000000300|k3", "c", 1},
+                                         {"t/expiry", "0000000100|k1", "a", 1},
+                                         {"t/expiry", "0000000200|k2", "b", 1},
+                                         {"u/expiry", "0000000050|x", "x", 1}},
+                             .dead_letters = {}}));
+  auto due = store->listUpTo("t/expiry", "0000000200|~", 10);
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].value, "a");
+  EXPECT_EQ((*due)[1].value, "b");
+  EXPECT_EQ(store->listUpTo("t/expiry", "0000000300|~", 1)->size(), 1u) << "at most the limit";
+  ASSERT_TRUE(store->commit({.cursors = {},
+                             .dead_letters = {},
+                             .erase = {{"t/expiry", "0000000100|k1"}, {"t/expiry", "nothing"}}}));
+  due = store->listUpTo("t/expiry", "0000000300|~", 10);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].value, "b");
+}
+
 TEST_F(SqliteCheckpointStoreTest, CommittedStateSurvivesSigkill) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
