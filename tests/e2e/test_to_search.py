@@ -189,9 +189,6 @@ def test_partition_with_only_static_values(cassandra_session, search, keyspace, 
     daemon.stop()
 
 
-@pytest.mark.skip(reason="TTL expiry is not followed yet: an expiring row or cell leaves no "
-                         "change-log entry when it expires, and the daemon does not yet schedule "
-                         "the re-read at write time + TTL (docs/CHANGELOG.md)")
 def test_expired_rows_leave_the_index(cassandra_session, search, keyspace, cesync):
     """A TTL ends a row (or a cell) with no write to log; docs/CHANGELOG.md: the reader re-reads
     at write_time + ttl."""

@@ -41,6 +41,13 @@ void Coalescer::merge(KeyWork& into, const changelog::ChangelogEntry& entry) {
     into.oldest_entry_micros = std::min(into.oldest_entry_micros, entry.id_micros);
   }
   into.ahead_of_change = into.ahead_of_change || !entry.atomic;
+  if (entry.ttl && *entry.ttl > 0) {
+    // Cassandra counts a TTL from when the write arrives (in whole seconds), not from its
+    // timestamp: the entry's own time is that arrival.
+    const std::int64_t expires = entry.id_micros + std::int64_t{*entry.ttl} * 1'000'000 + 1'000'000;
+    into.expires_at_micros =
+        into.expires_at_micros == 0 ? expires : std::min(into.expires_at_micros, expires);
+  }
   ++into.entries;
 }
 
@@ -66,6 +73,12 @@ void Coalescer::add(const changelog::ChangelogEntry& entry) {
         it->second.oldest_entry_micros =
             std::min(it->second.oldest_entry_micros, last->second.oldest_entry_micros);
         it->second.ahead_of_change = it->second.ahead_of_change || last->second.ahead_of_change;
+        if (last->second.expires_at_micros != 0) {
+          it->second.expires_at_micros =
+              it->second.expires_at_micros == 0
+                  ? last->second.expires_at_micros
+                  : std::min(it->second.expires_at_micros, last->second.expires_at_micros);
+        }
         it->second.entries += last->second.entries;
         ++last;
       }

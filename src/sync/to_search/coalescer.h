@@ -35,6 +35,10 @@ struct KeyWork {
   bool newest_is_delete = false;
   /// How many entries were merged into this work.
   std::uint32_t entries = 0;
+  /// When the earliest TTL set by the entries merged here runs out (µs, after the entry's
+  /// arrival plus the TTL and a second's margin); 0 for none. Expiry is not a write, so the row
+  /// is read again then.
+  std::int64_t expires_at_micros = 0;
   /// A re-read that did not show its change yet waits until this time (µs) for the next one;
   /// the wait doubles each time.
   std::int64_t recheck_at_micros = 0;

@@ -1,6 +1,7 @@
 #include "sync/to_search/table_sync.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <unordered_map>
 
@@ -43,6 +44,107 @@ std::optional<std::int64_t> TableSync::oldestOutstanding() const {
   return oldest;
 }
 
+std::string TableSync::timerScope() const {
+  return schema_.keyspace + "." + schema_.table + "/expiry";
+}
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Key parts as hex, comma-separated: "0a1b,ff".
+std::string hexParts(const std::vector<cql::Bytes>& parts) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    for (const auto b : parts[i]) {
+      out += kHex[b >> 4U];
+      out += kHex[b & 15U];
+    }
+  }
+  return out;
+}
+
+std::optional<std::vector<cql::Bytes>> partsOfHex(std::string_view text) {
+  std::vector<cql::Bytes> parts;
+  if (text.empty()) {
+    return parts;
+  }
+  parts.emplace_back();
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    return -1;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == ',') {
+      parts.emplace_back();
+      ++i;
+      continue;
+    }
+    if (i + 1 >= text.size() || nibble(text[i]) < 0 || nibble(text[i + 1]) < 0) {
+      return std::nullopt;
+    }
+    parts.back().push_back(static_cast<std::uint8_t>(nibble(text[i]) * 16 + nibble(text[i + 1])));
+    i += 2;
+  }
+  return parts;
+}
+
+// Timer names start with the due time, zero-padded, so that the store lists them in time order.
+std::string dueName(std::int64_t micros) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%020lld", static_cast<long long>(micros));
+  return buffer;
+}
+
+}  // namespace
+
+state::Cursor TableSync::timerFor(const KeyWork& w, std::int64_t now) const {
+  // value: "r|<pk hex>|<ck hex>" for a row, "p|<pk hex>|" for a partition.
+  const bool row = w.scope == KeyWork::Scope::kRow;
+  std::string value = std::string(row ? "r|" : "p|") + hexParts(w.pk) + "|" +
+                      (row ? hexParts(w.ck) : std::string());
+  return {timerScope(), dueName(w.expires_at_micros) + "|" + value, value, now};
+}
+
+Status TableSync::takeDueTimers(std::int64_t now) {
+  CESYNC_ASSIGN_OR_RETURN(due, store_.listUpTo(timerScope(), dueName(now) + "~", 1000));
+  for (const auto& timer : due) {
+    if (std::find(fired_.begin(), fired_.end(), timer.name) != fired_.end()) {
+      continue;  // taken by a flush that has not succeeded yet
+    }
+    fired_.push_back(timer.name);
+    const std::string_view v = timer.value;
+    const auto bar = v.find('|', 2);
+    if (v.size() < 3 || bar == std::string_view::npos) {
+      continue;  // unreadable: dropped with the fired timers
+    }
+    auto pk = partsOfHex(v.substr(2, bar - 2));
+    auto ck = partsOfHex(v.substr(bar + 1));
+    if (!pk || !ck) {
+      continue;
+    }
+    KeyWork w;
+    w.scope = v[0] == 'r' ? KeyWork::Scope::kRow : KeyWork::Scope::kPartition;
+    w.pk = std::move(*pk);
+    w.ck = std::move(*ck);
+    // Versioned by the expiry: newer than the write that set the TTL. Nothing to wait for.
+    w.write_time = std::stoll(timer.name.substr(0, 20));
+    w.oldest_entry_micros = now;
+    w.newest_is_delete = true;
+    w.entries = 1;
+    work_.push_back(std::move(w));
+  }
+  return {};
+}
+
 std::optional<std::int64_t> TableSync::oldestUnwritten() const {
   std::optional<std::int64_t> oldest;
   for (const auto& w : work_) {
@@ -65,6 +167,7 @@ Result<FlushReport> TableSync::flush() {
     work_.push_back(std::move(w));
   }
   const std::int64_t now = clock_.wallMicros();
+  CESYNC_TRY(takeDueTimers(now));
   std::erase_if(waiting_, [&](KeyWork& w) {
     if (w.recheck_at_micros > now) {
       return false;
@@ -262,9 +365,21 @@ Result<FlushReport> TableSync::flush() {
       }
     }
   }
-  if (!dead_letters.empty()) {
-    CESYNC_TRY(store_.commit({.cursors = {}, .dead_letters = dead_letters}));
+  // Rows with a TTL are read again when it runs out (expiry writes nothing to the log); timers
+  // that fired are done now that their work is written.
+  state::Commit commit{.cursors = {}, .dead_letters = dead_letters, .erase = {}};
+  for (const auto& w : work_) {
+    if (w.expires_at_micros != 0) {
+      commit.cursors.push_back(timerFor(w, now));
+    }
   }
+  for (const auto& name : fired_) {
+    commit.erase.emplace_back(timerScope(), name);
+  }
+  if (!commit.cursors.empty() || !commit.dead_letters.empty() || !commit.erase.empty()) {
+    CESYNC_TRY(store_.commit(commit));
+  }
+  fired_.clear();
   report.dead_letters = dead_letters.size();
   work_.clear();
   for (auto& w : recheck) {

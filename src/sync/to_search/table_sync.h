@@ -72,6 +72,8 @@ class TableSync {
 
   /// "keyspace.table/to_search": the dead letters' scope.
   [[nodiscard]] std::string scope() const;
+  /// "keyspace.table/expiry": timers that read rows again when their TTL runs out.
+  [[nodiscard]] std::string timerScope() const;
 
  private:
   es::EsClient& search_;
@@ -82,10 +84,14 @@ class TableSync {
   Coalescer coalescer_;
   RowFetcher fetcher_;
   DocBuilder builder_;
-  std::string table_name_;        // keyspace.table
-  int timestamp_column_;          // -1: not synced both ways
-  std::vector<KeyWork> work_;     // to read and write at the next flush
-  std::vector<KeyWork> waiting_;  // re-reads still settling, until their recheck time
+  std::string table_name_;          // keyspace.table
+  int timestamp_column_;            // -1: not synced both ways
+  std::vector<KeyWork> work_;       // to read and write at the next flush
+  std::vector<KeyWork> waiting_;    // re-reads still settling, until their recheck time
+  std::vector<std::string> fired_;  // timers taken into work_, erased once it is written
+
+  Status takeDueTimers(std::int64_t now);
+  [[nodiscard]] state::Cursor timerFor(const KeyWork& w, std::int64_t now) const;
 };
 
 }  // namespace cesync::sync
