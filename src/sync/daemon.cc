@@ -316,24 +316,29 @@ std::string Daemon::metricsText() {
     out += std::string(name) + "{table=\"" + prometheusLabel(table) + "\"} " +
            fmt::format("{}", value) + "\n";
   };
-  family("cesync_changelog_entries_total", "counter", "Change-log entries read, per table.");
-  for (const auto& t : p.tables) {
-    sample("cesync_changelog_entries_total", t.table, t.counts.entries);
-  }
-  family("cesync_documents_indexed_total", "counter",
-         "Index writes the engine acknowledged, per table.");
-  for (const auto& t : p.tables) {
-    sample("cesync_documents_indexed_total", t.table, t.counts.indexed);
-  }
-  family("cesync_documents_deleted_total", "counter",
-         "Document deletes the engine acknowledged, per table.");
-  for (const auto& t : p.tables) {
-    sample("cesync_documents_deleted_total", t.table, t.counts.deleted);
-  }
-  family("cesync_documents_already_newer_total", "counter",
-         "Writes the index refused because it held a newer version, per table.");
-  for (const auto& t : p.tables) {
-    sample("cesync_documents_already_newer_total", t.table, t.counts.already_newer);
+  struct StreamFamily {
+    const char* name;
+    const char* help;
+    std::uint64_t StreamCounts::*field;
+  };
+  const StreamFamily stream_families[] = {
+      {"cesync_changelog_entries_total", "Change-log entries read, per table.",
+       &StreamCounts::entries},
+      {"cesync_documents_indexed_total", "Index writes the engine acknowledged, per table.",
+       &StreamCounts::indexed},
+      {"cesync_documents_deleted_total", "Document deletes the engine acknowledged, per table.",
+       &StreamCounts::deleted},
+      {"cesync_documents_already_newer_total",
+       "Writes left out because the index held a newer version, per table.",
+       &StreamCounts::already_newer},
+      {"cesync_documents_echo_total",
+       "Rows just written from the search side, not indexed back, per table.",
+       &StreamCounts::echo}};
+  for (const auto& f : stream_families) {
+    family(f.name, "counter", f.help);
+    for (const auto& t : p.tables) {
+      sample(f.name, t.table, t.counts.*(f.field));
+    }
   }
   family("cesync_dead_letters_total", "counter",
          "Documents the index refused for good (kept in the state file), per table.");

@@ -3,30 +3,11 @@
 #include <simdjson.h>
 
 #include "cql/types/cql_type.h"
+#include "es/index_admin.h"
 #include "sync/to_cassandra/doc_values.h"
 #include "util/json_writer.h"
 
 namespace cesync::sync {
-namespace {
-
-std::string urlEncoded(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4U];
-      out += kHex[u & 15U];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdits::read(
     es::EsClient& search, const std::string& index, const std::string& timestamp_field,
     const std::vector<std::string>& ids) {
@@ -46,8 +27,8 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
   w.endObject();
   es::HttpRequest request;
   request.method = es::HttpMethod::kPost;
-  request.path = "/" + urlEncoded(index) +
-                 "/_mget?realtime=true&_source_includes=" + urlEncoded(timestamp_field);
+  request.path = "/" + es::encodePathSegment(index) +
+                 "/_mget?realtime=true&_source_includes=" + es::encodePathSegment(timestamp_field);
   request.body = body;
   request.idempotent = true;
   CESYNC_ASSIGN_OR_RETURN(response, search.transport().send(request));

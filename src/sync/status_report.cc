@@ -47,6 +47,12 @@ void writeDeadLetters(util::JsonWriter& w, const std::vector<state::DeadLetter>&
   w.endArray();
 }
 
+void listDeadLetters(std::ostream& out, const std::vector<state::DeadLetter>& letters) {
+  for (const auto& d : letters) {
+    out << "  dead letter: " << isoTime(d.at_micros) << " " << d.key << ": " << d.reason << "\n";
+  }
+}
+
 }  // namespace
 
 Result<StatusReport> StatusReport::read(const config::Config& config, state::CheckpointStore& store,
@@ -205,19 +211,14 @@ std::string StatusReport::text() const {
     out << "  counts:      " << t.counts.entries << " entries, " << t.counts.indexed << " indexed, "
         << t.counts.deleted << " deleted, " << t.counts.already_newer << " already newer, "
         << t.dead_letter_count << " dead letters\n";
-    for (const auto& d : t.dead_letters) {
-      out << "  dead letter: " << isoTime(d.at_micros) << " " << d.key << ": " << d.reason << "\n";
-    }
+    listDeadLetters(out, t.dead_letters);
     if (t.back) {
       out << "  from index:  checkpoint "
           << (t.back->checkpoint_ms ? isoTime(*t.back->checkpoint_ms * 1000) : std::string("none"))
           << ", " << t.back->counts.read << " read, " << t.back->counts.written << " written, "
           << t.back->counts.deleted << " deleted, " << t.back->counts.not_newer << " not newer, "
           << t.back->counts.echo << " echoes, " << t.back->dead_letter_count << " dead letters\n";
-      for (const auto& d : t.back->dead_letters) {
-        out << "  dead letter: " << isoTime(d.at_micros) << " " << d.key << ": " << d.reason
-            << "\n";
-      }
+      listDeadLetters(out, t.back->dead_letters);
     }
   }
   return out.str();

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "cql/types/value_codec.h"
+#include "sync/to_search/change_stream.h"
 #include "sync/to_search/partition_documents.h"
 #include "util/json_writer.h"
 
@@ -55,10 +56,13 @@ IndexSync::IndexSync(cql::Session& session, es::EsClient& search, state::Checkpo
       clock_(clock),
       fetcher_(session, schema_, options_.consistency, options_.max_in_flight),
       values_(schema_),
-      builder_(documentBuilderFor(schema_)) {
+      builder_(documentBuilderFor(schema_)),
+      soft_delete_parser_(std::make_unique<simdjson::dom::parser>()) {
   const int ts = schema_.columnIndex(options_.timestamp_column);
   timestamp_index_ = ts < 0 ? 0 : static_cast<std::size_t>(ts);
 }
+
+IndexSync::~IndexSync() = default;
 
 Status IndexSync::checkTable(const TableSchema& schema, const std::string& timestamp_column) {
   const std::string table = schema.keyspace + "." + schema.table;
@@ -87,16 +91,7 @@ std::string IndexSync::scope() const {
 
 Result<std::optional<std::int64_t>> IndexSync::readPosition(state::CheckpointStore& store,
                                                             const std::string& qualified_table) {
-  CESYNC_ASSIGN_OR_RETURN(value, store.get(qualified_table + "/to_cassandra", kPositionCursor));
-  if (!value) {
-    return std::optional<std::int64_t>();
-  }
-  try {
-    return std::optional<std::int64_t>(std::stoll(*value));
-  } catch (const std::exception&) {
-    return fail(ErrorCode::kInternal, "state store: " + qualified_table +
-                                          "/to_cassandra position is not a number: " + *value);
-  }
+  return StreamCursors::readNumber(store, qualified_table + "/to_cassandra", kPositionCursor);
 }
 
 Result<IndexCounts> IndexSync::readCounts(state::CheckpointStore& store,
@@ -107,15 +102,9 @@ Result<IndexCounts> IndexSync::readCounts(state::CheckpointStore& store,
         std::pair{"deleted", &IndexCounts::deleted},
         std::pair{"not_newer", &IndexCounts::not_newer}, std::pair{"echo", &IndexCounts::echo},
         std::pair{"repaired", &IndexCounts::repaired}}) {
-    CESYNC_ASSIGN_OR_RETURN(value, store.get(qualified_table + "/to_cassandra", name));
-    if (value) {
-      try {
-        counts.*field = std::stoull(*value);
-      } catch (const std::exception&) {
-        return fail(ErrorCode::kInternal, "state store: " + qualified_table + "/to_cassandra " +
-                                              name + " is not a count: " + *value);
-      }
-    }
+    CESYNC_ASSIGN_OR_RETURN(
+        value, StreamCursors::readNumber(store, qualified_table + "/to_cassandra", name));
+    counts.*field = static_cast<std::uint64_t>(std::max<std::int64_t>(0, value.value_or(0)));
   }
   return counts;
 }
@@ -211,8 +200,7 @@ Result<bool> IndexSync::softDeleted(std::string_view source) {
   if (options_.soft_delete_field.empty()) {
     return false;
   }
-  simdjson::dom::parser parser;
-  auto doc = parser.parse(source.data(), source.size());
+  auto doc = soft_delete_parser_->parse(source.data(), source.size());
   if (doc.error()) {
     return fail(ErrorCode::kInvalidArgument, "the document is not JSON");
   }

@@ -20,6 +20,10 @@
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/row_fetcher.h"
 
+namespace simdjson::dom {
+class parser;
+}
+
 namespace cesync::sync {
 
 struct IndexSyncOptions {
@@ -56,6 +60,9 @@ class IndexSync {
  public:
   IndexSync(cql::Session& session, es::EsClient& search, state::CheckpointStore& store,
             TableSchema schema, IndexSyncOptions options, EchoMarks& echoes, const Clock& clock);
+  ~IndexSync();
+  IndexSync(const IndexSync&) = delete;
+  IndexSync& operator=(const IndexSync&) = delete;
 
   /// kConfig (naming the table and column) when the timestamp column is missing, not of type
   /// `timestamp`, or the table cannot take writes from documents (counter columns).
@@ -105,6 +112,8 @@ class IndexSync {
   RowFetcher fetcher_;
   DocValues values_;
   DocBuilder builder_;
+  std::unique_ptr<simdjson::dom::parser>
+      soft_delete_parser_;  // reused from one document to the next
   std::size_t timestamp_index_ = 0;
   cql::PreparedPtr insert_;
   cql::PreparedPtr delete_;

@@ -25,11 +25,7 @@ class ChangeStreamTest : public SyncFixture {
  protected:
   static void SetUpTestSuite() {
     SyncFixture::SetUpTestSuite();
-    changelog::ChangelogSchema log;
-    log.replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
-    for (const auto& statement : changelog::changelogDdl(log)) {
-      run(statement);
-    }
+    createChangelog();
   }
 
   void SetUp() override {
@@ -48,10 +44,8 @@ class ChangeStreamTest : public SyncFixture {
         testing::http("PUT", GetParam().url + "/" + table_, indexBody(schema_, client_->server()));
     ASSERT_EQ(created.status, 200) << created.body;
     dir_ = std::filesystem::temp_directory_path() / table_;
-    std::filesystem::create_directories(dir_);
-    auto store = state::SqliteCheckpointStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(store);
-    store_ = std::move(*store);
+    store_ = openStore(dir_);
+    ASSERT_NE(store_, nullptr);
   }
   void TearDown() override {
     testing::http("DELETE", GetParam().url + "/" + table_);

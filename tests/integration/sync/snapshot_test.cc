@@ -52,10 +52,8 @@ class SnapshotTest : public SyncFixture {
     SyncFixture::SetUp();
     table_ = testing::uniqueName("snap_" + GetParam().flavour);
     dir_ = std::filesystem::temp_directory_path() / table_;
-    std::filesystem::create_directories(dir_);
-    auto store = state::SqliteCheckpointStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(store);
-    store_ = std::move(*store);
+    store_ = openStore(dir_);
+    ASSERT_NE(store_, nullptr);
   }
   void TearDown() override {
     testing::http("DELETE", GetParam().url + "/" + table_);

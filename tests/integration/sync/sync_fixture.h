@@ -2,13 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "changelog/changelog_schema.h"
 #include "common/clock.h"
 #include "cql/session.h"
 #include "cql/types/value_codec.h"
 #include "es/client.h"
+#include "state/sqlite_checkpoint_store.h"
 #include "support/cassandra.h"
 #include "support/servers.h"
 
@@ -39,6 +42,24 @@ class SyncFixture : public ::testing::TestWithParam<testing::SearchEndpoint> {
     }
   }
   static void run(const std::string& cql) { testing::runCql(*session_, cql); }
+
+  /// The trigger's change-log table, for suites that write through the trigger.
+  static void createChangelog() {
+    changelog::ChangelogSchema log;
+    log.replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+    for (const auto& statement : changelog::changelogDdl(log)) {
+      run(statement);
+    }
+  }
+
+  /// A fresh state file in a folder of its own, named after the test's table; `dir` is removed
+  /// by the caller.
+  static std::unique_ptr<state::SqliteCheckpointStore> openStore(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    auto store = state::SqliteCheckpointStore::open((dir / "state.db").string());
+    EXPECT_TRUE(store) << store.error().toString();
+    return store ? std::move(*store) : nullptr;
+  }
 
   void SetUp() override {
     es::ClientOptions options;

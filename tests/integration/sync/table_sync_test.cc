@@ -31,11 +31,7 @@ class TableSyncTest : public SyncFixture {
  protected:
   static void SetUpTestSuite() {
     SyncFixture::SetUpTestSuite();
-    changelog::ChangelogSchema log;
-    log.replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
-    for (const auto& statement : changelog::changelogDdl(log)) {
-      run(statement);
-    }
+    createChangelog();
   }
 
   void SetUp() override {
@@ -49,10 +45,8 @@ class TableSyncTest : public SyncFixture {
     ASSERT_TRUE(schema);
     schema_ = *schema;
     dir_ = std::filesystem::temp_directory_path() / table_;
-    std::filesystem::create_directories(dir_);
-    auto store = state::SqliteCheckpointStore::open((dir_ / "state.db").string());
-    ASSERT_TRUE(store);
-    store_ = std::move(*store);
+    store_ = openStore(dir_);
+    ASSERT_NE(store_, nullptr);
     changelog::ReaderOptions reader_options;
     reader_options.confidence_window = milliseconds(5000);
     reader_options.sweep_interval = milliseconds(500);
