@@ -31,8 +31,13 @@ struct Progress {
 /// otherwise a plain line every so often, fit for a log. Both show the share done, the item count,
 /// the rate since construction and the time left, estimated from the share: elapsed * (1 - f) / f.
 ///
-///   terminal: snapshot ks.t [#########.....................]  31%  152,340 rows  48,201 rows/s ETA
-///   0:07 lines:    snapshot ks.t: 31% (152340 rows, 48201 rows/s, ETA 0:07)
+/// On a terminal:
+///
+///   snapshot ks.t [#########.....................]  31%  152,340 rows  48,201 rows/s  ETA 0:07
+///
+/// As lines:
+///
+///   snapshot ks.t: 31% (152340 rows, 48201 rows/s, ETA 0:07)
 ///
 /// The shown share and count never go backwards, so workers racing to report may call update()
 /// out of order. update() and finish() may be called from any thread; `write` is called under an
