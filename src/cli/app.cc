@@ -7,16 +7,19 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "cli/version.h"
 #include "common/logging.h"
 #include "config/config_loader.h"
+#include "ops/events.h"
 #include "state/sqlite_checkpoint_store.h"
 #include "sync/daemon.h"
 #include "sync/endpoints.h"
 #include "sync/mapping.h"
 #include "sync/setup.h"
 #include "sync/status_report.h"
+#include "util/base64.h"
 
 namespace cesync::cli {
 namespace {
@@ -25,9 +28,24 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitError = 2;
 
+// Errors are printed with every configured secret masked (a server may echo what it was sent).
 int printError(const std::string& what) {
-  std::cerr << "cesync: " << what << "\n";
+  std::cerr << "cesync: " << redactSecrets(what) << "\n";
   return kExitError;
+}
+
+// Masks the configuration's secrets in everything logged or printed from now on, and their
+// encoded forms (basic auth sends base64 of user:password).
+void registerSecrets(const config::Config& config) {
+  addSecret(config.cassandra.password);
+  addSecret(config.search.password);
+  addSecret(config.search.api_key);
+  if (!config.search.password.empty()) {
+    addSecret(util::base64Encode(config.search.username + ":" + config.search.password));
+  }
+  if (!config.cassandra.password.empty()) {
+    addSecret(util::base64Encode(config.cassandra.username + ":" + config.cassandra.password));
+  }
 }
 
 Result<config::Config> loadConfig(const std::string& path) {
@@ -37,20 +55,45 @@ Result<config::Config> loadConfig(const std::string& path) {
 // Set by SIGTERM and SIGINT: stop reading, finish what is in flight, save and exit. A second
 // SIGINT (Ctrl-C twice) ends the process at once; the checkpoint makes that safe too.
 std::atomic<bool> g_stop{false};
+// Whether the daemon logs JSON lines (its fatal errors then go to the log the same way).
+bool g_json_logs = false;
+// Set by SIGHUP: read the table list again.
+std::atomic<bool> g_reload{false};
 
-extern "C" void onStopSignal(int signal) {
+extern "C" void onSignal(int signal) {
+  if (signal == SIGHUP) {
+    g_reload.store(true);
+    return;
+  }
   if (signal == SIGINT && g_stop.load()) {
     _exit(130);
   }
   g_stop.store(true);
 }
 
-void installStopHandlers() {
+void installSignalHandlers() {
   struct sigaction action {};
-  action.sa_handler = onStopSignal;
+  action.sa_handler = onSignal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+}
+
+// Bounds a stop: once g_stop is set, the process has `timeout` to drain and save, then ends
+// with status 0 anyway. Nothing is lost either way: the checkpoint saved last only covers
+// acknowledged work, and the rest is read again at the next start.
+void startShutdownWatchdog(std::chrono::milliseconds timeout, sync::Daemon& daemon) {
+  std::thread([timeout, &events = daemon.events()] {
+    while (!g_stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::this_thread::sleep_for(timeout);
+    events.log(ops::Event::kStopped, {},
+               "stopped: in-flight work did not drain within sync.shutdown_timeout; the "
+               "checkpoint saved last stands and the rest is read again at the next start");
+    _exit(kExitOk);
+  }).detach();
 }
 
 // Loads the configuration and sets up logging as it says; nullopt after printing the error.
@@ -60,6 +103,8 @@ std::optional<config::Config> loadForDaemon(const std::string& path) {
     std::cerr << config.error().message << "\n";
     return std::nullopt;
   }
+  registerSecrets(*config);
+  g_json_logs = config->log.format == "json";
   auto logging = setupLogging(config->log.format == "json" ? LogFormat::kJson : LogFormat::kText,
                               config->log.level);
   if (!logging) {
@@ -152,17 +197,35 @@ int mapping(const std::string& path, const std::string& table_name) {
 
 // The daemon for `run` and `snapshot`, with logging set up and stop signals caught; nullptr
 // after printing the error.
+// A fatal error of the daemon: a JSON log line in JSON format, else a line on stderr.
+int reportFatal(const std::string& what) {
+  if (g_json_logs) {
+    const LogField none[1] = {};
+    logLine(Severity::kError, "fatal", std::span(none, 0), what);
+    return kExitError;
+  }
+  return printError(what);
+}
+
 std::unique_ptr<sync::Daemon> openDaemon(const std::string& path, const Clock& clock) {
   auto config = loadForDaemon(path);
   if (!config) {
     return nullptr;
   }
-  installStopHandlers();
-  auto daemon = sync::Daemon::open(*config, clock);
+  installSignalHandlers();
+  auto daemon = sync::Daemon::open(*config, clock, [path]() -> Result<config::Config> {
+    CESYNC_ASSIGN_OR_RETURN(fresh, loadConfig(path));
+    return fresh;
+  });
   if (!daemon) {
-    printError(daemon.error().message);
+    reportFatal(daemon.error().message);
     return nullptr;
   }
+  (*daemon)->events().set(ops::Event::kBuildInfo, {kVersion}, 1);
+  (*daemon)->events().log(ops::Event::kStarting, {},
+                          "cesync " + std::string(kVersion) + " started with " +
+                              std::to_string(config->tables.size()) + " table(s) from " + path);
+  startShutdownWatchdog(config->sync.shutdown_timeout, **daemon);
   return std::move(*daemon);
 }
 
@@ -172,9 +235,9 @@ int run(const std::string& path, bool once) {
   if (!daemon) {
     return kExitError;
   }
-  auto done = daemon->run(g_stop, once);
+  auto done = daemon->run(g_stop, once, &g_reload);
   if (!done) {
-    return printError(done.error().message);
+    return reportFatal(done.error().message);
   }
   return kExitOk;
 }

@@ -64,6 +64,9 @@ struct SyncConfig {
   std::uint32_t fetch_in_flight = 0;
   std::chrono::milliseconds settle{};
   std::chrono::milliseconds checkpoint_interval{};
+  std::chrono::milliseconds max_lag{};
+  std::chrono::milliseconds shutdown_timeout{};
+  std::chrono::milliseconds canary_interval{};
 };
 
 struct ToCassandraConfig {
@@ -94,6 +97,10 @@ struct TableConfig {
   Direction direction = Direction::kToSearch;
   std::string timestamp_column;
   std::string soft_delete_field;
+  /// Readiness bound of this table; zero = sync.max_lag.
+  std::chrono::milliseconds max_lag{};
+  /// Primary key of the canary row (text form, one value per key column); empty = none.
+  std::vector<std::string> canary_key;
   /// Line of the entry in the config file, for messages that point at it.
   int line = 0;
 

@@ -221,6 +221,20 @@ std::vector<Field<Config>> makeConfigSchema() {
        "this much, harmlessly).",
        {}, {}, false,
        set<C>(&C::sync, &SyncConfig::checkpoint_interval)},
+      {"sync.max_lag", FieldType::kDuration, "60s",
+       "Readiness bound: /readyz fails while a table's lag (or, for tables that take documents "
+       "back, the time since its index was last read) is longer. A table's max_lag overrides it.",
+       {}, {}, false,
+       set<C>(&C::sync, &SyncConfig::max_lag)},
+      {"sync.shutdown_timeout", FieldType::kDuration, "30s",
+       "After SIGTERM or SIGINT, how long the daemon may take to finish its in-flight writes and "
+       "save its checkpoint before it exits anyway (the checkpoint saved last still holds).",
+       {}, {}, false,
+       set<C>(&C::sync, &SyncConfig::shutdown_timeout)},
+      {"sync.canary_interval", FieldType::kDuration, "10s",
+       "How often the canary row of a table with canary_key is written.",
+       {}, {}, false,
+       set<C>(&C::sync, &SyncConfig::canary_interval)},
       {"to_cassandra.poll_interval", FieldType::kDuration, "1s",
        "Pause between two reads of an index for documents edited on the search side.",
        {}, {}, false,
@@ -309,6 +323,26 @@ std::vector<Field<TableConfig>> makeTableSchema() {
        {},
        false,
        set<T>(&T::soft_delete_field)},
+      {"max_lag",
+       FieldType::kDuration,
+       "0s",
+       "This table's readiness bound; 0s = sync.max_lag.",
+       {},
+       {},
+       false,
+       set<T>(&T::max_lag)},
+      {"canary_key",
+       FieldType::kStringList,
+       "[]",
+       "Primary key of a canary row, one value per key column in order (text form, e.g. "
+       "[\"cesync-canary\"] or [\"-1\", \"0\"]); empty = no canary. Every "
+       "sync.canary_interval cesync writes that row (its key columns only, and the timestamp "
+       "column of a both table) and times how long its document takes to show the write: "
+       "cesync_canary_latency_seconds. Choose a key your application ignores.",
+       {},
+       {},
+       false,
+       set<T>(&T::canary_key)},
   };
   return f;
 }

@@ -1,7 +1,7 @@
 #include "sync/daemon.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -14,10 +14,13 @@
 #include "sync/status_report.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/snapshot.h"
+#include "util/json_writer.h"
+#include "util/progress_display.h"
 
 namespace cesync::sync {
 namespace {
 
+using ops::Event;
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
@@ -35,10 +38,16 @@ double secondsBetween(std::int64_t from_micros, std::int64_t to_micros) {
   return static_cast<double>(to_micros - from_micros) / 1e6;
 }
 
+std::int64_t micros(milliseconds d) {
+  return duration_cast<microseconds>(d).count();
+}
+
 // How long a --once run keeps retrying a transient fault before it gives up.
 constexpr milliseconds kOnceFaultBudget{120'000};
 // How often the stream logs what it did, when it did anything.
 constexpr std::int64_t kReportEveryMicros = 10'000'000;
+// A canary not seen in its index after this long is reported and written again.
+constexpr milliseconds kCanaryTimeout{120'000};
 
 Result<changelog::ReaderOptions> readerOptions(const config::Config& config) {
   changelog::ReaderOptions r;
@@ -54,43 +63,40 @@ Result<changelog::ReaderOptions> readerOptions(const config::Config& config) {
   return r;
 }
 
-// A Prometheus label value: backslash, quote and newline escaped.
-std::string prometheusLabel(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+std::string tableList(const std::vector<std::string>& names) {
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
 }
 
 }  // namespace
 
-Daemon::Daemon(const config::Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+Daemon::Daemon(const config::Config& config, const Clock& clock, ConfigSource reread)
+    : config_(config), clock_(clock), reread_(std::move(reread)) {}
 
 Daemon::~Daemon() {
   if (admin_) {
     admin_->stop();
   }
-  stream_.reset();
+  if (probe_) {
+    probe_->stop();
+  }
+  pipes_ = {};
   if (session_) {
     session_->stop();
   }
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::open(const config::Config& config, const Clock& clock) {
-  std::unique_ptr<Daemon> daemon(new Daemon(config, clock));
-  CESYNC_TRY(daemon->load());
+Result<std::unique_ptr<Daemon>> Daemon::open(const config::Config& config, const Clock& clock,
+                                             ConfigSource reread) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config, clock, std::move(reread)));
+  CESYNC_TRY(daemon->connect());
+  CESYNC_ASSIGN_OR_RETURN(pipes, daemon->build(config.tables));
+  daemon->pipes_ = std::move(pipes);
   return daemon;
 }
 
-Status Daemon::load() {
+Status Daemon::connect() {
+  started_micros_ = clock_.wallMicros();
+  events_.set(Event::kStartTime, {}, static_cast<double>(started_micros_) / 1e6);
   CESYNC_ASSIGN_OR_RETURN(session_config, cassandraSessionConfig(config_));
   auto session = cql::Session::connect(session_config);
   if (!session) {
@@ -98,19 +104,39 @@ Status Daemon::load() {
                                           session.error().message);
   }
   session_ = std::move(*session);
-  auto search = es::EsClient::connect(searchClientOptions(config_), clock_);
+  // Bulk retries wait in retrySleep, which a stop cuts short.
+  auto search_options = searchClientOptions(config_);
+  search_options.bulk.sleep = [this](milliseconds d) { retrySleep(d); };
+  auto search = es::EsClient::connect(search_options, clock_);
   if (!search) {
     return fail(search.error().code,
                 "cannot reach the search engine (search.urls): " + search.error().message);
   }
   search_ = std::move(*search);
+  auto probe_client = es::EsClient::connect(searchClientOptions(config_), clock_);
+  if (!probe_client) {
+    return fail(probe_client.error().code,
+                "cannot reach the search engine (search.urls): " + probe_client.error().message);
+  }
+  probe_ = std::make_unique<SideProbe>(*session_, std::move(*probe_client), events_, clock_,
+                                       SideProbe::Options{});
   auto store = state::SqliteCheckpointStore::open(config_.state.path);
   if (!store) {
     return fail(store.error().code,
                 "state.path: cannot open " + config_.state.path + ": " + store.error().message);
   }
   store_ = std::move(*store);
+  return {};
+}
 
+void Daemon::retrySleep(milliseconds d) const {
+  static const std::atomic<bool> kNever{false};
+  sleepUnless(stop_ != nullptr ? *stop_ : kNever, d);
+}
+
+Result<Daemon::Pipelines> Daemon::build(const std::vector<config::TableConfig>& tables) {
+  Pipelines p;
+  p.configs = tables;
   CESYNC_ASSIGN_OR_RETURN(consistency, parseConsistency(config_.cassandra.consistency));
   auto triggers = session_->prepare(
       "SELECT trigger_name, options FROM system_schema.triggers WHERE keyspace_name = ? AND "
@@ -120,7 +146,7 @@ Status Daemon::load() {
                 "reading the installed triggers: " + triggers.error().message);
   }
   std::vector<StreamTable> streamed;
-  for (const auto& t : config_.tables) {
+  for (const auto& t : tables) {
     const std::string where =
         "tables: " + t.qualifiedName() + " (line " + std::to_string(t.line) + ")";
     auto schema = loadTableSchema(*session_, t.keyspace, t.table);
@@ -132,6 +158,14 @@ Status Daemon::load() {
       return fail(ErrorCode::kConfig, where + ": index " + t.index +
                                           " does not exist; run `cesync setup --config FILE` "
                                           "first");
+    }
+    if (!t.canary_key.empty()) {
+      auto canary =
+          Canary::make(*session_, *schema, t, config_.sync.canary_interval, kCanaryTimeout, clock_);
+      if (!canary) {
+        return fail(canary.error().code, where + ": " + canary.error().message);
+      }
+      p.canaries.push_back(std::move(*canary));
     }
     if (t.direction != config::Direction::kToSearch) {
       if (auto usable = IndexSync::checkTable(*schema, t.timestamp_column); !usable) {
@@ -145,7 +179,7 @@ Status Daemon::load() {
       back.page_size = std::max<std::uint32_t>(1, config_.to_cassandra.page_size);
       back.max_in_flight = std::max<std::uint32_t>(1, config_.sync.fetch_in_flight);
       back.consistency = consistency;
-      indices_.push_back(
+      p.indices.push_back(
           {t.qualifiedName(), std::make_unique<IndexSync>(*session_, *search_, *store_, *schema,
                                                           std::move(back), echoes_, clock_)});
     }
@@ -176,17 +210,66 @@ Status Daemon::load() {
       options.timestamp_column = t.timestamp_column;
     }
     streamed.push_back({*schema, options});
-    tables_.push_back({t, std::move(*schema)});
+    p.tables.push_back({t, std::move(*schema)});
   }
   CESYNC_ASSIGN_OR_RETURN(reader, readerOptions(config_));
-  stream_ =
+  p.stream =
       std::make_unique<ChangeStream>(*session_, *search_, *store_, std::move(reader),
                                      std::move(streamed), config_.sync.checkpoint_interval, clock_);
-  return {};
+  return p;
 }
 
-Status Daemon::retrying(const std::string& what, const std::function<Status()>& step,
-                        const std::atomic<bool>& stop, bool once) {
+void Daemon::reloadTables() {
+  auto fresh = reread_ ? reread_() : fail(ErrorCode::kConfig, "no configuration file to reload");
+  if (!fresh) {
+    events_.log(Event::kConfigReloadFailed, {},
+                "SIGHUP: the configuration was not reloaded, the daemon goes on with its tables: " +
+                    fresh.error().message);
+    return;
+  }
+  auto pipes = build(fresh->tables);
+  if (!pipes) {
+    events_.log(Event::kConfigReloadFailed, {},
+                "SIGHUP: the new table list was refused, the daemon goes on with its tables: " +
+                    pipes.error().message);
+    return;
+  }
+  std::vector<std::string> before;
+  std::vector<std::string> after;
+  for (const auto& t : pipes_.configs) {
+    before.push_back(t.qualifiedName());
+  }
+  for (const auto& t : fresh->tables) {
+    after.push_back(t.qualifiedName());
+  }
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  for (const auto& name : after) {
+    if (std::find(before.begin(), before.end(), name) == before.end()) {
+      added.push_back(name);
+    }
+  }
+  for (const auto& name : before) {
+    if (std::find(after.begin(), after.end(), name) == after.end()) {
+      removed.push_back(name);
+      events_.forget("table", name);
+    }
+  }
+  pipes_ = std::move(*pipes);
+  config_.tables = fresh->tables;
+  {
+    const std::lock_guard lock(published_mutex_);
+    published_ = Published{};
+  }
+  events_.log(Event::kConfigReloaded, {},
+              fmt::format("SIGHUP: tables reloaded ({} now); added: {}; removed: {} (only the "
+                          "tables list is reloaded: other settings need a restart)",
+                          after.size(), tableList(added), tableList(removed)));
+}
+
+Status Daemon::retrying(Event failed, const std::string& table, const std::string& what,
+                        const std::function<Status()>& step, const std::atomic<bool>& stop,
+                        bool once) {
   Backoff backoff({.initial = milliseconds(200),
                    .max = milliseconds(30'000),
                    .multiplier = 2.0,
@@ -194,10 +277,7 @@ Status Daemon::retrying(const std::string& what, const std::function<Status()>& 
   const auto first_try = std::chrono::steady_clock::now();
   while (true) {
     auto done = step();
-    if (done || stop.load()) {
-      return done;
-    }
-    if (done.error().code == ErrorCode::kCancelled) {
+    if (done || stop.load() || done.error().code == ErrorCode::kCancelled) {
       return done;
     }
     const bool transient = isTransient(done.error().code);
@@ -205,8 +285,13 @@ Status Daemon::retrying(const std::string& what, const std::function<Status()>& 
       return fail(done.error().code, what + ": " + done.error().message);
     }
     const auto delay = backoff.next().value_or(milliseconds(30'000));
-    spdlog::log(transient ? spdlog::level::warn : spdlog::level::err, "{}: {} (retrying in {} ms)",
-                what, done.error().message, delay.count());
+    const std::string message =
+        fmt::format("{}: {} (retrying in {} ms)", what, done.error().message, delay.count());
+    if (ops::specOf(failed).labels.empty()) {
+      events_.log(failed, {}, message);
+    } else {
+      events_.log(failed, {table}, message);
+    }
     sleepUnless(stop, delay);
   }
 }
@@ -215,6 +300,7 @@ Status Daemon::snapshotTable(const Table& table, bool afresh, const std::atomic<
   const std::string name = table.config.qualifiedName();
   CESYNC_ASSIGN_OR_RETURN(status, snapshotStatus(*store_, name));
   if (status.state == SnapshotState::kDone && !afresh) {
+    events_.set(Event::kSnapshotProgress, {name}, 1);
     return {};
   }
   if (status.state == SnapshotState::kDone) {
@@ -222,63 +308,85 @@ Status Daemon::snapshotTable(const Table& table, bool afresh, const std::atomic<
     status = SnapshotStatus{};
   }
   if (status.state == SnapshotState::kRunning) {
-    spdlog::info("snapshot of {}: resuming ({} of {} ranges done, {} rows)", name,
-                 status.ranges_done, status.ranges, status.rows);
+    events_.log(Event::kSnapshotStarted, {name},
+                fmt::format("snapshot of {}: resuming ({} of {} ranges done, {} rows)", name,
+                            status.ranges_done, status.ranges, status.rows));
   } else {
-    spdlog::info("snapshot of {} into index {}: starting", name, table.config.index);
+    events_.log(Event::kSnapshotStarted, {name},
+                fmt::format("snapshot of {} into index {}: starting", name, table.config.index));
   }
   CESYNC_ASSIGN_OR_RETURN(consistency, parseConsistency(config_.cassandra.consistency));
   SnapshotOptions options;
   options.index = table.config.index;
   options.search = searchClientOptions(config_);
+  options.search.bulk.sleep = [this](milliseconds d) { retrySleep(d); };
   options.limits.max_bytes = config_.search.bulk_max_bytes;
   options.ranges = std::max<std::uint32_t>(1, config_.snapshot.ranges);
   options.parallelism = std::max<std::uint32_t>(1, config_.snapshot.parallelism);
   options.page_size =
       static_cast<std::int32_t>(std::clamp<std::uint32_t>(config_.snapshot.page_size, 1, 100'000));
   options.consistency = consistency;
+  options.on_retry = [this, name](const std::string& message) {
+    events_.log(Event::kSnapshotFailed, {name}, message);
+  };
   if (table.config.direction == config::Direction::kBoth) {
     options.timestamp_column = table.config.timestamp_column;
   }
 
+  // A bar on a terminal, else a log line every 10 s (util/progress_display.h).
   const std::int64_t started = clock_.wallMicros();
+  const std::uint64_t rows_before = status.rows;
+  util::ProgressDisplay::Options shown;
+  shown.label = "snapshot " + name;
+  shown.mode = util::ProgressDisplay::detect(STDERR_FILENO);
+  util::ProgressDisplay display(
+      shown,
+      [this, name,
+       terminal = shown.mode == util::ProgressDisplay::Mode::kTerminal](std::string_view text) {
+        if (terminal) {
+          fputs(std::string(text).c_str(), stderr);
+        } else {
+          events_.log(Event::kSnapshotProgress, {name}, text);
+        }
+      },
+      clock_);
   std::mutex mutex;
-  std::int64_t last_report = started;
   auto progress = [&](const SnapshotProgress& p) {
+    const double fraction =
+        p.ranges == 0 ? -1 : static_cast<double>(p.ranges_done) / static_cast<double>(p.ranges);
     const std::lock_guard lock(mutex);
-    const std::int64_t now = clock_.wallMicros();
-    if (now - last_report < 5'000'000) {
-      return;
-    }
-    last_report = now;
-    spdlog::info("snapshot of {}: {} of {} ranges, {} rows, {:.0f} rows/s", name, p.ranges_done,
-                 p.ranges, p.rows,
-                 static_cast<double>(p.rows) / std::max(secondsBetween(started, now), 1e-3));
+    events_.set(Event::kSnapshotProgress, {name}, std::max(fraction, 0.0));
+    events_.total(Event::kSnapshotRows, {name}, static_cast<double>(p.rows - rows_before));
+    display.update({fraction, p.rows});
   };
   CESYNC_ASSIGN_OR_RETURN(
       report, runSnapshot(*session_, *store_, table.schema, options, clock_, &stop, progress));
+  display.finish({1.0, status.rows + report.rows});
+  events_.set(Event::kSnapshotProgress, {name}, 1);
   const double seconds = std::max(secondsBetween(started, clock_.wallMicros()), 1e-3);
-  spdlog::info(
-      "snapshot of {}: done, {} rows in {:.1f} s ({:.0f} rows/s), {} already newer, {} dead "
-      "letters, {} ranges resumed",
-      name, report.rows, seconds, static_cast<double>(report.rows) / seconds, report.already_newer,
-      report.dead_letters, report.ranges_resumed);
+  events_.log(Event::kSnapshotDone, {name},
+              fmt::format("snapshot of {}: done, {} rows in {:.1f} s ({:.0f} rows/s), {} already "
+                          "newer, {} dead letters, {} ranges resumed",
+                          name, report.rows, seconds, static_cast<double>(report.rows) / seconds,
+                          report.already_newer, report.dead_letters, report.ranges_resumed));
   return {};
 }
 
 Status Daemon::snapshot(const std::vector<std::string>& tables, const std::atomic<bool>& stop) {
+  stop_ = &stop;
   for (const auto& wanted : tables) {
-    if (std::none_of(tables_.begin(), tables_.end(),
+    if (std::none_of(pipes_.tables.begin(), pipes_.tables.end(),
                      [&](const Table& t) { return t.config.qualifiedName() == wanted; })) {
       return fail(ErrorCode::kConfig,
                   "--table " + wanted + ": not a to_search or both table of the configuration");
     }
   }
-  CESYNC_TRY(stream_->start().map([](std::int64_t) {}));
-  for (const auto& t : tables_) {
+  CESYNC_TRY(pipes_.stream->start().map([](std::int64_t) {}));
+  for (const auto& t : pipes_.tables) {
     if (tables.empty() ||
         std::find(tables.begin(), tables.end(), t.config.qualifiedName()) != tables.end()) {
       CESYNC_TRY(retrying(
+          Event::kSnapshotFailed, t.config.qualifiedName(),
           "snapshot of " + t.config.qualifiedName(),
           [&] { return snapshotTable(t, /*afresh=*/true, stop); }, stop, /*once=*/true));
     }
@@ -286,103 +394,273 @@ Status Daemon::snapshot(const std::vector<std::string>& tables, const std::atomi
   return {};
 }
 
+void Daemon::countDeadLetters(const std::string& table, const std::string& scope, Event event) {
+  auto count = store_->deadLetterCount(scope);
+  if (!count) {
+    return;
+  }
+  std::uint64_t before = 0;
+  {
+    const std::lock_guard lock(published_mutex_);
+    auto [at, fresh] = published_.dead_letters.try_emplace(scope, *count);
+    before = fresh ? *count : at->second;
+    at->second = *count;
+  }
+  if (*count > before) {
+    events_.log(event, {table},
+                fmt::format("{}: {} more record(s) refused for good and kept as dead letters ({} "
+                            "in all); `cesync status` shows their keys and reasons",
+                            table, *count - before, *count),
+                0);
+  }
+  events_.total(event, {table}, static_cast<double>(*count));
+}
+
 void Daemon::publish(const Status& cycle) {
+  const std::int64_t now = clock_.wallMicros();
+  const auto tables = pipes_.stream->progress();
+  for (const auto& t : tables) {
+    const std::pair<Event, std::uint64_t> totals[] = {
+        {Event::kChangelogEntries, t.counts.entries},
+        {Event::kDocumentsIndexed, t.counts.indexed},
+        {Event::kDocumentsDeleted, t.counts.deleted},
+        {Event::kDocumentsAlreadyNewer, t.counts.already_newer},
+        {Event::kDocumentsEcho, t.counts.echo}};
+    for (const auto& [event, total] : totals) {
+      events_.total(event, {t.table}, static_cast<double>(total));
+    }
+  }
+  for (const auto& i : pipes_.indices) {
+    const auto& c = i.sync->counts();
+    const std::pair<Event, std::uint64_t> totals[] = {
+        {Event::kSearchDocumentsRead, c.read},       {Event::kSearchDocumentsWritten, c.written},
+        {Event::kSearchDocumentsDeleted, c.deleted}, {Event::kSearchDocumentsNotNewer, c.not_newer},
+        {Event::kSearchDocumentsEcho, c.echo},       {Event::kSearchDocumentsRepaired, c.repaired}};
+    for (const auto& [event, total] : totals) {
+      events_.total(event, {i.table}, static_cast<double>(total));
+    }
+  }
+  events_.set(Event::kCheckpoint, {}, static_cast<double>(pipes_.stream->savedPosition()) / 1e6);
   const std::lock_guard lock(published_mutex_);
-  published_.tables = stream_->progress();
-  published_.indices.clear();
-  for (const auto& i : indices_) {
-    published_.indices.emplace_back(i.table, i.sync->counts());
+  published_.tables = tables;
+  for (const auto& t : tables) {
+    published_.rates[t.table + "/entries"].record(now, t.counts.entries);
+    published_.rates[t.table + "/indexed"].record(now, t.counts.indexed);
+    published_.rates[t.table + "/deleted"].record(now, t.counts.deleted);
+  }
+  for (const auto& i : pipes_.indices) {
+    published_.indices[i.table] = i.sync->counts();
+    published_.rates[i.table + "/read"].record(now, i.sync->counts().read);
+    published_.rates[i.table + "/written"].record(now, i.sync->counts().written);
+  }
+  for (const auto& t : pipes_.configs) {
+    published_.max_lag[t.qualifiedName()] =
+        t.max_lag.count() > 0 ? t.max_lag : config_.sync.max_lag;
   }
   if (cycle) {
     published_.last_error.reset();
   } else {
     published_.last_error = cycle.error().message;
-    ++published_.failed_cycles;
   }
 }
 
 std::string Daemon::metricsText() {
-  Published p;
+  const std::int64_t now = clock_.wallMicros();
   {
     const std::lock_guard lock(published_mutex_);
-    p = published_;
-  }
-  const std::int64_t now = clock_.wallMicros();
-  std::string out;
-  auto family = [&](const char* name, const char* type, const char* help) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  };
-  auto sample = [&](const char* name, const std::string& table, auto value) {
-    out += std::string(name) + "{table=\"" + prometheusLabel(table) + "\"} " +
-           fmt::format("{}", value) + "\n";
-  };
-  struct StreamFamily {
-    const char* name;
-    const char* help;
-    std::uint64_t StreamCounts::*field;
-  };
-  const StreamFamily stream_families[] = {
-      {"cesync_changelog_entries_total", "Change-log entries read, per table.",
-       &StreamCounts::entries},
-      {"cesync_documents_indexed_total", "Index writes the engine acknowledged, per table.",
-       &StreamCounts::indexed},
-      {"cesync_documents_deleted_total", "Document deletes the engine acknowledged, per table.",
-       &StreamCounts::deleted},
-      {"cesync_documents_already_newer_total",
-       "Writes left out because the index held a newer version, per table.",
-       &StreamCounts::already_newer},
-      {"cesync_documents_echo_total",
-       "Rows just written from the search side, not indexed back, per table.",
-       &StreamCounts::echo}};
-  for (const auto& f : stream_families) {
-    family(f.name, "counter", f.help);
-    for (const auto& t : p.tables) {
-      sample(f.name, t.table, t.counts.*(f.field));
+    for (const auto& t : published_.tables) {
+      events_.set(Event::kLag, {t.table}, std::max(0.0, secondsBetween(t.applied_micros, now)));
     }
-  }
-  family("cesync_dead_letters_total", "counter",
-         "Documents the index refused for good (kept in the state file), per table.");
-  for (const auto& t : p.tables) {
-    const auto dead = store_->deadLetterCount(StreamCursors::tableScope(t.table));
-    sample("cesync_dead_letters_total", t.table, dead ? *dead : 0);
-  }
-  family("cesync_lag_seconds", "gauge",
-         "Age of the oldest change read from the log and not yet written, per table.");
-  for (const auto& t : p.tables) {
-    sample("cesync_lag_seconds", t.table, secondsBetween(t.applied_micros, now));
-  }
-  const std::pair<const char*, std::uint64_t IndexCounts::*> back[] = {
-      {"read", &IndexCounts::read},       {"written", &IndexCounts::written},
-      {"deleted", &IndexCounts::deleted}, {"not_newer", &IndexCounts::not_newer},
-      {"echo", &IndexCounts::echo},       {"repaired", &IndexCounts::repaired}};
-  for (const auto& [what, field] : back) {
-    const std::string name = std::string("cesync_search_documents_") + what + "_total";
-    family(name.c_str(), "counter",
-           "Documents edited on the search side, per table: read, written to Cassandra, "
-           "deleted (soft delete), skipped as not newer than the row, skipped as equal to it, "
-           "given the newer row's content back.");
-    for (const auto& [table, counts] : p.indices) {
-      sample(name.c_str(), table, counts.*field);
+    for (const auto& [table, read] : published_.index_read_micros) {
+      events_.set(Event::kSearchPollAge, {table}, std::max(0.0, secondsBetween(read, now)));
     }
+    events_.set(Event::kReady, {}, readinessLocked(now).ready ? 1 : 0);
   }
-  family("cesync_stream_failed_cycles_total", "counter",
-         "Stream cycles that failed and were retried.");
-  out += fmt::format("cesync_stream_failed_cycles_total {}\n", p.failed_cycles);
-  return out;
+  const auto& es = search_->stats();
+  const std::pair<Event, std::uint64_t> search_totals[] = {
+      {Event::kSearchRequests, es.http_requests.load()},
+      {Event::kSearchRequestErrors, es.http_errors.load()},
+      {Event::kSearchRequestRetries, es.http_retries.load()},
+      {Event::kSearchBulkRequests, es.bulk_requests.load()},
+      {Event::kSearchBulkRetries, es.bulk_request_retries.load()},
+      {Event::kSearchBulkItemsRetried, es.bulk_items_retried.load()},
+      {Event::kSearchBulkItemsRejected429, es.bulk_items_rejected_429.load()}};
+  for (const auto& [event, total] : search_totals) {
+    events_.total(event, {}, static_cast<double>(total));
+  }
+  events_.set(Event::kSearchBulkInFlight, {}, static_cast<double>(es.bulk_in_flight.load()));
+  const auto cql = session_->stats();
+  events_.total(Event::kCassandraRequests, {}, static_cast<double>(cql.requests));
+  events_.total(Event::kCassandraRetries, {}, static_cast<double>(cql.retries));
+  events_.total(Event::kCassandraTimeouts, {}, static_cast<double>(cql.timeouts));
+  events_.set(Event::kCassandraConnections, {}, static_cast<double>(cql.open_connections));
+  return events_.prometheus();
 }
 
 ops::Readiness Daemon::readiness() {
   const std::lock_guard lock(published_mutex_);
+  return readinessLocked(clock_.wallMicros());
+}
+
+ops::Readiness Daemon::readinessLocked(std::int64_t now) {
   ops::Readiness r;
-  if (!published_.streaming) {
+  auto notReady = [&](std::string reason) {
     r.ready = false;
-    r.reasons.emplace_back("not streaming yet (starting or copying existing rows)");
+    r.reasons.push_back(std::move(reason));
+  };
+  if (probe_) {
+    if (const auto c = probe_->cassandra(); !c.up) {
+      notReady(fmt::format("Cassandra is unreachable for {:.0f} s: {}",
+                           secondsBetween(c.since_micros, now), c.error));
+    }
+    if (const auto s = probe_->search(); !s.up) {
+      notReady(fmt::format("the search engine is unreachable for {:.0f} s: {}",
+                           secondsBetween(s.since_micros, now), s.error));
+    }
+  }
+  if (!published_.streaming) {
+    notReady("not streaming yet (starting, or copying existing rows)");
+    return r;
   }
   if (published_.last_error) {
-    r.ready = false;
-    r.reasons.push_back("the last stream cycle failed: " + *published_.last_error);
+    notReady("the last stream cycle failed: " + *published_.last_error);
+  }
+  auto bound = [&](const std::string& table) {
+    const auto found = published_.max_lag.find(table);
+    return found == published_.max_lag.end() ? config_.sync.max_lag : found->second;
+  };
+  for (const auto& t : published_.tables) {
+    const double lag = secondsBetween(t.applied_micros, now);
+    const auto max = bound(t.table);
+    if (lag * 1e6 > static_cast<double>(micros(max))) {
+      notReady(fmt::format("{}: lag {:.1f} s is over its bound of {} s", t.table, lag,
+                           duration_cast<std::chrono::seconds>(max).count()));
+    }
+  }
+  for (const auto& [table, read] : published_.index_read_micros) {
+    const double age = secondsBetween(read, now);
+    const auto max = bound(table);
+    if (age * 1e6 > static_cast<double>(micros(max))) {
+      notReady(fmt::format("{}: its index was last read back {:.1f} s ago, over the bound of {} s",
+                           table, age, duration_cast<std::chrono::seconds>(max).count()));
+    }
   }
   return r;
+}
+
+std::string Daemon::statusJson() {
+  auto report = StatusReport::read(config_, *store_, clock_);
+  if (!report) {
+    return R"({"error":"cannot read the state file"})";
+  }
+  const std::int64_t now = clock_.wallMicros();
+  std::string out;
+  util::JsonWriter w(out);
+  const std::lock_guard lock(published_mutex_);
+  const auto ready = readinessLocked(now);
+  w.beginObject();
+  w.key("ready");
+  w.value(ready.ready);
+  w.key("reasons");
+  w.beginArray();
+  for (const auto& reason : ready.reasons) {
+    w.value(reason);
+  }
+  w.endArray();
+  w.key("uptime_seconds");
+  w.value(secondsBetween(started_micros_, now));
+  w.key("sides");
+  w.beginObject();
+  const std::pair<const char*, SideState> sides[] = {
+      {"cassandra", probe_ ? probe_->cassandra() : SideState{}},
+      {"search", probe_ ? probe_->search() : SideState{}}};
+  for (const auto& [side, state] : sides) {
+    w.key(side);
+    w.beginObject();
+    w.key("up");
+    w.value(state.up);
+    w.key("for_seconds");
+    w.value(secondsBetween(state.since_micros, now));
+    if (!state.up) {
+      w.key("error");
+      w.value(state.error);
+    }
+    w.endObject();
+  }
+  w.endObject();
+  w.key("retries");
+  w.beginObject();
+  w.key("stream_cycles_failed");
+  w.value(events_.value(Event::kStreamFailed, {}));
+  w.key("search_requests_retried");
+  w.value(static_cast<std::uint64_t>(search_->stats().http_retries.load()));
+  w.key("search_bulk_requests_retried");
+  w.value(static_cast<std::uint64_t>(search_->stats().bulk_request_retries.load()));
+  w.key("cassandra_requests_retried");
+  w.value(static_cast<std::uint64_t>(session_->stats().retries));
+  w.endObject();
+  w.key("tables");
+  w.beginArray();
+  auto rate = [&](const std::string& key) {
+    const auto found = published_.rates.find(key);
+    return found == published_.rates.end() ? 0.0 : found->second.rate();
+  };
+  for (const auto& t : pipes_.configs) {
+    const std::string name = t.qualifiedName();
+    w.beginObject();
+    w.key("table");
+    w.value(name);
+    if (t.direction != config::Direction::kToCassandra) {
+      w.key("to_search");
+      w.beginObject();
+      for (const auto& p : published_.tables) {
+        if (p.table == name) {
+          w.key("lag_seconds");
+          w.value(std::max(0.0, secondsBetween(p.applied_micros, now)));
+        }
+      }
+      w.key("rates_per_second");
+      w.beginObject();
+      for (const char* what : {"entries", "indexed", "deleted"}) {
+        w.key(what);
+        w.value(rate(name + "/" + what));
+      }
+      w.endObject();
+      w.key("snapshot_rows_this_run");
+      w.value(events_.value(Event::kSnapshotRows, {name}));
+      w.endObject();
+    }
+    if (t.direction != config::Direction::kToSearch) {
+      w.key("to_cassandra");
+      w.beginObject();
+      if (const auto read = published_.index_read_micros.find(name);
+          read != published_.index_read_micros.end()) {
+        w.key("last_read_seconds_ago");
+        w.value(secondsBetween(read->second, now));
+      }
+      w.key("rates_per_second");
+      w.beginObject();
+      for (const char* what : {"read", "written"}) {
+        w.key(what);
+        w.value(rate(name + "/" + what));
+      }
+      w.endObject();
+      w.key("poll_failures");
+      w.value(events_.value(Event::kSearchPollFailed, {name}));
+      w.endObject();
+    }
+    for (const auto& c : pipes_.canaries) {
+      if (c->table() == name && c->lastLatency()) {
+        w.key("canary_latency_seconds");
+        w.value(*c->lastLatency());
+      }
+    }
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+  report->daemon_json = std::move(out);
+  return report->json();
 }
 
 Status Daemon::startAdmin() {
@@ -392,60 +670,83 @@ Status Daemon::startAdmin() {
   admin_ = std::make_unique<ops::AdminServer>(ops::AdminHandlers{
       .metrics = [this] { return metricsText(); },
       .readiness = [this] { return readiness(); },
-      .status_json =
-          [this] {
-            auto report = StatusReport::read(config_, *store_, clock_);
-            return report ? report->json()
-                          : std::string(R"({"error":"cannot read the state file"})");
-          },
+      .status_json = [this] { return statusJson(); },
   });
   auto started = admin_->start(config_.admin.listen);
   if (!started) {
     return fail(ErrorCode::kConfig, "admin.listen: cannot serve on " + config_.admin.listen + ": " +
                                         started.error().message);
   }
-  spdlog::info("admin endpoints on http://{}: /metrics /healthz /readyz /status",
-               config_.admin.listen);
+  events_.log(Event::kAdminListening, {},
+              fmt::format("admin endpoints on http://{}: /metrics /healthz /readyz /status",
+                          config_.admin.listen));
   return {};
 }
 
-Status Daemon::run(const std::atomic<bool>& stop, bool once) {
+Status Daemon::run(const std::atomic<bool>& stop, bool once, std::atomic<bool>* reload) {
+  stop_ = &stop;
   CESYNC_TRY(startAdmin());
-  CESYNC_ASSIGN_OR_RETURN(position, stream_->start());
-  spdlog::info("streaming {} table(s) from the change log at {:.1f} s ago", tables_.size(),
-               secondsBetween(position, clock_.wallMicros()));
-  for (const auto& t : tables_) {
-    auto done = retrying(
-        "snapshot of " + t.config.qualifiedName(),
-        [&] { return snapshotTable(t, /*afresh=*/false, stop); }, stop, once);
-    if (stop.load()) {
+  probe_->start();
+  for (const auto& t : pipes_.configs) {
+    countDeadLetters(t.qualifiedName(), StreamCursors::tableScope(t.qualifiedName()),
+                     Event::kDeadLetters);
+  }
+  while (true) {
+    CESYNC_ASSIGN_OR_RETURN(position, pipes_.stream->start());
+    for (const auto& t : pipes_.tables) {
+      auto done = retrying(
+          Event::kSnapshotFailed, t.config.qualifiedName(),
+          "snapshot of " + t.config.qualifiedName(),
+          [&] { return snapshotTable(t, /*afresh=*/false, stop); }, stop, once);
+      if (stop.load()) {
+        events_.log(Event::kStopped, {}, "stopped during a snapshot; its progress is saved");
+        return {};
+      }
+      CESYNC_TRY(done);
+    }
+    events_.log(Event::kStreaming, {},
+                fmt::format("streaming {} table(s) from the change log at {:.1f} s ago",
+                            pipes_.tables.size(), secondsBetween(position, clock_.wallMicros())));
+    {
+      const std::lock_guard lock(published_mutex_);
+      published_.streaming = true;
+    }
+    publish({});
+    CESYNC_TRY(stream(stop, once, reload));
+    if (stop.load() || once || reload == nullptr || !reload->exchange(false)) {
       return {};
     }
-    CESYNC_TRY(done);
+    reloadTables();
   }
-  {
-    const std::lock_guard lock(published_mutex_);
-    published_.streaming = true;
-    published_.tables = stream_->progress();
-  }
-  return stream(stop, once);
 }
 
-Status Daemon::pollIndices(const std::atomic<bool>& stop) {
-  for (auto& i : indices_) {
+Status Daemon::pollIndices(const std::atomic<bool>& stop, std::string& failed) {
+  for (auto& i : pipes_.indices) {
     if (stop.load()) {
       return {};
     }
     auto polled = i.sync->poll(stop);
     if (!polled) {
+      failed = i.table;
       return fail(polled.error().code,
                   "reading documents back into " + i.table + ": " + polled.error().message);
     }
+    {
+      const std::lock_guard lock(published_mutex_);
+      published_.index_read_micros[i.table] = clock_.wallMicros();
+    }
+    countDeadLetters(i.table, i.sync->scope(), Event::kSearchDeadLetters);
   }
   return {};
 }
 
-Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
+void Daemon::tickCanaries() {
+  for (auto& c : pipes_.canaries) {
+    c->tick(*search_, events_);
+  }
+}
+
+Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool>* reload) {
   const std::int64_t target = clock_.wallMicros();
   const milliseconds poll_interval = config_.changelog.poll_interval;
   CycleReport since_report;
@@ -454,16 +755,23 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
   // read that began after it started.
   // A failing index is retried with backoff without holding up the change-log stream.
   auto next_index_poll = std::chrono::steady_clock::now();
-  bool indices_read = indices_.empty();
+  bool indices_read = pipes_.indices.empty();
   Backoff index_backoff({.initial = milliseconds(500),
                          .max = milliseconds(30'000),
                          .multiplier = 2.0,
                          .max_retries = std::nullopt});
   std::optional<std::chrono::steady_clock::time_point> index_failing_since;
-  while (!stop.load()) {
-    if (!indices_.empty() && std::chrono::steady_clock::now() >= next_index_poll) {
-      auto polled = pollIndices(stop);
-      publish(polled);
+  {
+    const std::lock_guard lock(published_mutex_);
+    for (const auto& i : pipes_.indices) {
+      published_.index_read_micros.try_emplace(i.table, clock_.wallMicros());
+    }
+  }
+  auto& stream = *pipes_.stream;
+  while (!stop.load() && (reload == nullptr || !reload->load())) {
+    if (!pipes_.indices.empty() && std::chrono::steady_clock::now() >= next_index_poll) {
+      std::string failed_table;
+      auto polled = pollIndices(stop, failed_table);
       const auto now = std::chrono::steady_clock::now();
       if (polled) {
         indices_read = true;
@@ -477,23 +785,37 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
           return polled;
         }
         const auto delay = index_backoff.next().value_or(milliseconds(30'000));
-        spdlog::warn("{} (retrying in {} ms)", polled.error().message, delay.count());
+        events_.log(Event::kSearchPollFailed, {failed_table},
+                    fmt::format("{} (retrying in {} ms)", polled.error().message, delay.count()));
         next_index_poll = now + delay;
       }
     }
     CycleReport cycle;
-    CESYNC_TRY(retrying(
-        "streaming",
+    auto cycled = retrying(
+        Event::kStreamFailed, {}, "streaming",
         [&]() -> Status {
           auto done = [&]() -> Status {
-            CESYNC_ASSIGN_OR_RETURN(c, stream_->cycle());
+            CESYNC_ASSIGN_OR_RETURN(c, stream.cycle());
             cycle = c;
-            return stream_->saveCheckpoint(/*force=*/false);
+            return stream.saveCheckpoint(/*force=*/false);
           }();
           publish(done);
           return done;
         },
-        stop, once));
+        stop, once);
+    if (!cycled) {
+      if (stop.load()) {
+        break;  // stopping cut a failing cycle short: its work stays unacknowledged
+      }
+      return cycled;
+    }
+    if (cycle.flushed.dead_letters > 0) {
+      for (const auto& t : pipes_.tables) {
+        countDeadLetters(t.config.qualifiedName(),
+                         StreamCursors::tableScope(t.config.qualifiedName()), Event::kDeadLetters);
+      }
+    }
+    tickCanaries();
     since_report.entries += cycle.entries - cycle.untracked;
     since_report.flushed.indexed += cycle.flushed.indexed;
     since_report.flushed.deleted += cycle.flushed.deleted;
@@ -501,24 +823,30 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once) {
     since_report.flushed.dead_letters += cycle.flushed.dead_letters;
     const std::int64_t now = clock_.wallMicros();
     if (since_report.entries > 0 && now - last_report >= kReportEveryMicros) {
-      spdlog::info(
-          "streamed {} entries: {} indexed, {} deleted, {} already newer, {} dead letters; lag "
-          "{:.1f} s",
-          since_report.entries, since_report.flushed.indexed, since_report.flushed.deleted,
-          since_report.flushed.already_newer, since_report.flushed.dead_letters,
-          secondsBetween(stream_->appliedThrough(), now));
+      events_.log(Event::kStreamReport, {},
+                  fmt::format("streamed {} entries: {} indexed, {} deleted, {} already newer, {} "
+                              "dead letters; lag {:.1f} s",
+                              since_report.entries, since_report.flushed.indexed,
+                              since_report.flushed.deleted, since_report.flushed.already_newer,
+                              since_report.flushed.dead_letters,
+                              secondsBetween(stream.appliedThrough(), now)));
       since_report = {};
       last_report = now;
     }
-    if (once && stream_->caughtUpTo(target) && indices_read) {
+    if (once && stream.caughtUpTo(target) && indices_read) {
       break;
     }
-    if (!stream_->behind()) {
+    if (!stream.behind()) {
       sleepUnless(stop, poll_interval);
     }
   }
-  CESYNC_TRY(stream_->saveCheckpoint(/*force=*/true));
-  spdlog::info("stopped; checkpoint saved");
+  if (stop.load()) {
+    events_.log(Event::kStopping, {}, "stopping: saving the checkpoint");
+  }
+  CESYNC_TRY(stream.saveCheckpoint(/*force=*/true));
+  if (reload == nullptr || !reload->load() || stop.load()) {
+    events_.log(Event::kStopped, {}, "stopped; checkpoint saved");
+  }
   return {};
 }
 

@@ -187,6 +187,10 @@ std::string StatusReport::json() const {
     w.endObject();
   }
   w.endArray();
+  if (!daemon_json.empty()) {
+    w.key("daemon");
+    w.rawValue(daemon_json);
+  }
   w.endObject();
   return out;
 }

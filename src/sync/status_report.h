@@ -44,6 +44,8 @@ struct TableStatus {
 struct StatusReport {
   std::int64_t now_micros = 0;
   std::vector<TableStatus> tables;
+  /// A running daemon's live view (a JSON object), shown as "daemon"; empty from the CLI.
+  std::string daemon_json;
 
   /// Reads the status of every table of `config`, with at most `dead_letter_limit` dead letters
   /// each.

@@ -98,6 +98,8 @@ class ChangeStream {
   /// now minus this is the stream's lag.
   [[nodiscard]] std::int64_t appliedThrough() const;
   [[nodiscard]] std::size_t tableCount() const { return tables_.size(); }
+  /// The change-log position saved last (µs).
+  [[nodiscard]] std::int64_t savedPosition() const { return saved_position_; }
   /// Every table's counts and applied time.
   [[nodiscard]] std::vector<TableProgress> progress() const;
 

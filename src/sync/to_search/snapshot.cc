@@ -1,7 +1,5 @@
 #include "sync/to_search/snapshot.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -230,8 +228,10 @@ class SnapshotRun {
       return fail(ErrorCode::kUnavailable,
                   what + " (gave up after " + std::to_string(backoff.attempts()) + " attempts)");
     }
-    spdlog::warn("snapshot of {}: {}; retrying in {} ms", qualifiedName(fetcher_.schema()), what,
-                 delay->count());
+    if (options_.on_retry) {
+      options_.on_retry("snapshot of " + qualifiedName(fetcher_.schema()) + ": " + what +
+                        "; retrying in " + std::to_string(delay->count()) + " ms");
+    }
     for (auto left = *delay; left.count() > 0; left -= std::chrono::milliseconds(50)) {
       if (stopping()) {
         return cancelled();

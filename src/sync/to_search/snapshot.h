@@ -42,6 +42,9 @@ struct SnapshotOptions {
                       .max = std::chrono::milliseconds(30'000),
                       .multiplier = 2.0,
                       .max_retries = std::nullopt};
+  /// Told each fault before its retry, with what failed and the delay (called from the
+  /// workers, possibly at once: it must be thread-safe). May be empty.
+  std::function<void(const std::string&)> on_retry;
 };
 
 inline constexpr std::size_t kDefaultSnapshotRanges = 64;
