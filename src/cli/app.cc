@@ -121,18 +121,9 @@ struct Sides {
 };
 
 Result<Sides> connectSides(const config::Config& config, const Clock& clock) {
-  CESYNC_ASSIGN_OR_RETURN(session_config, sync::cassandraSessionConfig(config));
-  auto session = cql::Session::connect(session_config);
-  if (!session) {
-    return fail(session.error().code, "cannot connect to Cassandra (cassandra.contact_points): " +
-                                          session.error().message);
-  }
-  auto search = es::EsClient::connect(sync::searchClientOptions(config), clock);
-  if (!search) {
-    return fail(search.error().code,
-                "cannot reach the search engine (search.urls): " + search.error().message);
-  }
-  return Sides{std::move(*session), std::move(*search)};
+  CESYNC_ASSIGN_OR_RETURN(session, sync::connectCassandra(config));
+  CESYNC_ASSIGN_OR_RETURN(search, sync::connectSearch(sync::searchClientOptions(config), clock));
+  return Sides{std::move(session), std::move(search)};
 }
 
 int configCheck(const std::string& path) {

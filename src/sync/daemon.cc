@@ -97,28 +97,15 @@ Result<std::unique_ptr<Daemon>> Daemon::open(const config::Config& config, const
 Status Daemon::connect() {
   started_micros_ = clock_.wallMicros();
   events_.set(Event::kStartTime, {}, static_cast<double>(started_micros_) / 1e6);
-  CESYNC_ASSIGN_OR_RETURN(session_config, cassandraSessionConfig(config_));
-  auto session = cql::Session::connect(session_config);
-  if (!session) {
-    return fail(session.error().code, "cannot connect to Cassandra (cassandra.contact_points): " +
-                                          session.error().message);
-  }
-  session_ = std::move(*session);
+  CESYNC_ASSIGN_OR_RETURN(session, connectCassandra(config_));
+  session_ = std::move(session);
   // Bulk retries wait in retrySleep, which a stop cuts short.
   auto search_options = searchClientOptions(config_);
   search_options.bulk.sleep = [this](milliseconds d) { retrySleep(d); };
-  auto search = es::EsClient::connect(search_options, clock_);
-  if (!search) {
-    return fail(search.error().code,
-                "cannot reach the search engine (search.urls): " + search.error().message);
-  }
-  search_ = std::move(*search);
-  auto probe_client = es::EsClient::connect(searchClientOptions(config_), clock_);
-  if (!probe_client) {
-    return fail(probe_client.error().code,
-                "cannot reach the search engine (search.urls): " + probe_client.error().message);
-  }
-  probe_ = std::make_unique<SideProbe>(*session_, std::move(*probe_client), events_, clock_,
+  CESYNC_ASSIGN_OR_RETURN(search, connectSearch(search_options, clock_));
+  search_ = std::move(search);
+  CESYNC_ASSIGN_OR_RETURN(probe_client, connectSearch(searchClientOptions(config_), clock_));
+  probe_ = std::make_unique<SideProbe>(*session_, std::move(probe_client), events_, clock_,
                                        SideProbe::Options{});
   auto store = state::SqliteCheckpointStore::open(config_.state.path);
   if (!store) {

@@ -76,4 +76,31 @@ es::ClientOptions searchClientOptions(const config::Config& config) {
   return o;
 }
 
+Result<std::unique_ptr<cql::Session>> connectCassandra(const config::Config& config) {
+  CESYNC_ASSIGN_OR_RETURN(session_config, cassandraSessionConfig(config));
+  auto session = cql::Session::connect(session_config);
+  if (!session) {
+    const bool refused = session.error().code == ErrorCode::kAuth;
+    return fail(session.error().code,
+                std::string(refused ? "Cassandra refused the login (cassandra.username, "
+                                      "cassandra.password): "
+                                    : "cannot connect to Cassandra (cassandra.contact_points): ") +
+                    session.error().message);
+  }
+  return std::move(*session);
+}
+
+Result<std::unique_ptr<es::EsClient>> connectSearch(es::ClientOptions options, const Clock& clock) {
+  auto search = es::EsClient::connect(std::move(options), clock);
+  if (!search) {
+    const bool refused = search.error().code == ErrorCode::kAuth;
+    return fail(search.error().code,
+                std::string(refused ? "the search engine refused the credentials "
+                                      "(search.username, search.password, search.api_key): "
+                                    : "cannot reach the search engine (search.urls): ") +
+                    search.error().message);
+  }
+  return std::move(*search);
+}
+
 }  // namespace cesync::sync

@@ -477,6 +477,8 @@ def test_wrong_cassandra_password_is_clear_and_not_echoed(cesync_bin, tmp_path, 
         assert "authentication" in out.lower(), \
             f"cesync {' '.join(args)}: the error does not say authentication failed:\n{out}"
         assert user in out, f"cesync {' '.join(args)}: the error does not name the user {user}:\n{out}"
+        assert "cassandra.password" in out, \
+            f"cesync {' '.join(args)}: the error does not name the setting to fix:\n{out}"
 
 
 # ---------------------------------------------------------------------------------------------
