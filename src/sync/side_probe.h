@@ -52,8 +52,8 @@ class SideProbe {
 
  private:
   struct Side {
-    const char* name;   // the metric's label
-    const char* title;  // for people
+    const char* name = "";   // the metric's label
+    const char* title = "";  // for people
     SideState state;
     int failures = 0;
   };
