@@ -242,11 +242,12 @@ void Daemon::reloadTables() {
       events_.forget("table", name);
     }
   }
-  pipes_ = std::move(*pipes);
-  config_.tables = fresh->tables;
   {
-    const std::lock_guard lock(published_mutex_);
+    const std::lock_guard lock(published_mutex_);  // the admin thread reads config_.tables
+    pipes_ = std::move(*pipes);
+    config_.tables = fresh->tables;
     published_ = Published{};
+    published_.configs = pipes_.configs;
   }
   events_.log(Event::kConfigReloaded, {},
               fmt::format("SIGHUP: tables reloaded ({} now); added: {}; removed: {} (only the "
@@ -440,6 +441,7 @@ void Daemon::publish(const Status& cycle) {
     published_.rates[i.table + "/read"].record(now, i.sync->counts().read);
     published_.rates[i.table + "/written"].record(now, i.sync->counts().written);
   }
+  published_.configs = pipes_.configs;
   for (const auto& t : pipes_.configs) {
     published_.max_lag[t.qualifiedName()] =
         t.max_lag.count() > 0 ? t.max_lag : config_.sync.max_lag;
@@ -536,7 +538,12 @@ ops::Readiness Daemon::readinessLocked(std::int64_t now) {
 }
 
 std::string Daemon::statusJson() {
-  auto report = StatusReport::read(config_, *store_, clock_);
+  config::Config config;
+  {
+    const std::lock_guard lock(published_mutex_);
+    config = config_;
+  }
+  auto report = StatusReport::read(config, *store_, clock_);
   if (!report) {
     return R"({"error":"cannot read the state file"})";
   }
@@ -592,7 +599,7 @@ std::string Daemon::statusJson() {
     const auto found = published_.rates.find(key);
     return found == published_.rates.end() ? 0.0 : found->second.rate();
   };
-  for (const auto& t : pipes_.configs) {
+  for (const auto& t : published_.configs) {
     const std::string name = t.qualifiedName();
     w.beginObject();
     w.key("table");
@@ -636,11 +643,10 @@ std::string Daemon::statusJson() {
       w.value(events_.value(Event::kSearchPollFailed, {name}));
       w.endObject();
     }
-    for (const auto& c : pipes_.canaries) {
-      if (c->table() == name && c->lastLatency()) {
-        w.key("canary_latency_seconds");
-        w.value(*c->lastLatency());
-      }
+    if (const auto canary = published_.canary_latency.find(name);
+        canary != published_.canary_latency.end()) {
+      w.key("canary_latency_seconds");
+      w.value(canary->second);
     }
     w.endObject();
   }
@@ -730,6 +736,10 @@ Status Daemon::pollIndices(const std::atomic<bool>& stop, std::string& failed) {
 void Daemon::tickCanaries() {
   for (auto& c : pipes_.canaries) {
     c->tick(*search_, events_);
+    if (c->lastLatency()) {
+      const std::lock_guard lock(published_mutex_);
+      published_.canary_latency[c->table()] = *c->lastLatency();
+    }
   }
 }
 

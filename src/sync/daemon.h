@@ -110,6 +110,8 @@ class Daemon {
     std::map<std::string, std::chrono::milliseconds> max_lag;
     std::map<std::string, std::uint64_t> dead_letters;  // scope -> count (both directions)
     std::map<std::string, ops::RateWindow> rates;       // "table/what" -> rate
+    std::map<std::string, double> canary_latency;       // keyspace.table -> seconds
+    std::vector<config::TableConfig> configs;           // the tables running now
     std::optional<std::string> last_error;
   };
   Status startAdmin();
