@@ -1,5 +1,6 @@
 #include "cql/session.h"
 
+#include <algorithm>
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 #include <atomic>
@@ -193,8 +194,8 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
     HostPool pool;
     pool.info = std::move(info);
     BackoffPolicy policy;
-    policy.initial = std::chrono::milliseconds{200};
-    policy.max = std::chrono::milliseconds{30000};
+    policy.max = std::max(config.reconnect_max_delay, std::chrono::milliseconds{1});
+    policy.initial = std::min(std::chrono::milliseconds{200}, policy.max);
     policy.max_retries = std::nullopt;
     pool.backoff = std::make_unique<Backoff>(policy);
     pools.push_back(std::move(pool));

@@ -45,6 +45,10 @@ struct SessionConfig {
   std::string local_datacenter;
   /// Find the other nodes through system.peers_v2 (off: use the contact points only).
   bool discover_peers = true;
+  /// Longest wait between connection attempts to a node that is down (full-jitter backoff from
+  /// 200 ms). Short, so that a node started again after an outage serves requests within
+  /// seconds; an attempt at a node that is down costs one refused connection.
+  std::chrono::milliseconds reconnect_max_delay{2000};
 };
 
 /// A statement prepared on the cluster. Shared by every execution; the session swaps its id in
