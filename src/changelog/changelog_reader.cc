@@ -148,6 +148,22 @@ std::int64_t ChangelogReader::readPosition() const {
 }
 
 Result<std::vector<ChangelogEntry>> ChangelogReader::poll() {
+  const std::vector<std::int64_t> cursors = cursors_;
+  std::vector<ChangelogEntry> out;
+  if (auto read = pollInto(out); !read) {
+    // Nothing of a failed poll reaches the caller: forget that its entries were seen and put the
+    // cursors back, so that the next poll returns them (a read of one shard can fail after
+    // others succeeded, e.g. while a node shuts down).
+    for (const auto& e : out) {
+      seen_.erase(e.id);
+    }
+    cursors_ = cursors;
+    return tl::unexpected(read.error());
+  }
+  return out;
+}
+
+Status ChangelogReader::pollInto(std::vector<ChangelogEntry>& out) {
   CESYNC_TRY(prepare());
   using std::chrono::duration_cast;
   using std::chrono::microseconds;
@@ -156,7 +172,6 @@ Result<std::vector<ChangelogEntry>> ChangelogReader::poll() {
   const std::int64_t horizon =
       now + duration_cast<microseconds>(options_.confidence_window).count();
   const std::int64_t settled = now - duration_cast<microseconds>(options_.settle_time).count();
-  std::vector<ChangelogEntry> out;
   std::vector<std::int64_t> cursors = cursors_;
   behind_ = false;
   // Each shard gets an equal share of the budget, so that one shard's backlog cannot hold the
@@ -177,7 +192,7 @@ Result<std::vector<ChangelogEntry>> ChangelogReader::poll() {
   if (now - last_sweep_micros_ >= duration_cast<microseconds>(options_.sweep_interval).count()) {
     CESYNC_TRY(sweep(now, out));
   }
-  return out;
+  return {};
 }
 
 }  // namespace cesync::changelog

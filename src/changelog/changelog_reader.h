@@ -73,6 +73,8 @@ class ChangelogReader {
   };
 
   Status prepare();
+  // poll() without its rollback: on an error, `out` holds the entries read before it.
+  Status pollInto(std::vector<ChangelogEntry>& out);
   // Reads shard `shard` from `from_micros` through the bucket of `to_micros` (only ids <= `until`
   // when set), appending entries not seen before, at most `budget`. `last_micros` is the time of
   // the last entry read.

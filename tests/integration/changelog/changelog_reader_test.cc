@@ -232,5 +232,61 @@ TEST_F(ChangelogReaderTest, ABacklogIsReadInBoundedPolls) {
   EXPECT_TRUE(behind) << "the budget cut at least one poll short";
 }
 
+// A poll that fails half-way (one shard's read fails after others were read, as when a node
+// shuts down mid-poll) returns nothing; the next poll must return what it had read. The log is
+// a private one, so that no other reader meets the entry that makes the read fail.
+TEST_F(ChangelogReaderTest, EntriesReadByAFailedPollAreReturnedByTheNext) {
+  trackedTable();  // only for its unique name
+  ChangelogSchema schema;
+  schema.keyspace = "it_changelog_fault";
+  schema.table = table_;
+  schema.replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+  for (const auto& statement : changelogDdl(schema)) {
+    run(statement);
+  }
+  ASSERT_TRUE(session_->waitForSchemaAgreement(seconds(30)));
+  const std::string log = schema.keyspace + "." + schema.table;
+  ReaderOptions o = options();
+  o.keyspace = schema.keyspace;
+  o.table = schema.table;
+  ChangelogReader reader(*session_, o, clock_);
+  ASSERT_TRUE(collect(reader, 1, seconds(1)).empty());
+
+  // One entry in every shard, then one that cannot be parsed in the last shard, after them.
+  std::mt19937_64 rng(std::random_device{}());
+  auto entryId = [&](std::int64_t micros) {
+    cql::UuidBytes id = ChangelogReader::minTimeuuid(micros);
+    for (std::size_t i = 8; i < 16; ++i) {
+      id[i] = static_cast<std::uint8_t>(rng());
+    }
+    return id;
+  };
+  const std::int64_t now = clock_.wallMicros();
+  const std::int64_t bucket_ms = now / 1000 / 60'000 * 60'000;
+  const std::string insert = "INSERT INTO " + log +
+                             " (bucket, shard, id, keyspace_name, table_name, kind, pk, ck,"
+                             " write_time, atomic) VALUES (?, ?, ?, 'it_changelog', ?, ?, "
+                             "[0x6b], [0x00000001], 42, true)";
+  for (std::int32_t shard = 0; shard < o.shards; ++shard) {
+    run(insert, {cql::Value::timestamp(bucket_ms), cql::Value::integer(shard),
+                 cql::Value::timeuuid(entryId(now + shard)), cql::Value::text(table_),
+                 cql::Value::text("upsert")});
+  }
+  const cql::UuidBytes bad = entryId(now + 1000);
+  run(insert,
+      {cql::Value::timestamp(bucket_ms), cql::Value::integer(o.shards - 1),
+       cql::Value::timeuuid(bad), cql::Value::text(table_), cql::Value::text("no such kind")});
+
+  auto failed = reader.poll();
+  ASSERT_FALSE(failed) << "a poll meeting the unreadable entry fails";
+  run("DELETE FROM " + log + " WHERE bucket = ? AND shard = ? AND id = ?",
+      {cql::Value::timestamp(bucket_ms), cql::Value::integer(o.shards - 1),
+       cql::Value::timeuuid(bad)});
+  EXPECT_EQ(collect(reader, static_cast<std::size_t>(o.shards), seconds(10)).size(),
+            static_cast<std::size_t>(o.shards))
+      << "entries read by the failed poll are lost";
+  run("DROP TABLE " + log);
+}
+
 }  // namespace
 }  // namespace cesync::changelog
