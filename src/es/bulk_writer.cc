@@ -50,6 +50,7 @@ class BulkWriter::Run final : public RequestSource {
     if (in_flight_ >= w_.options_.max_in_flight) {
       return std::nullopt;
     }
+    interrupt();
     const auto now = w_.clock_.now();
     // Round-robin from where the last request came from, so no batch starves.
     for (std::size_t k = 0; k < states_.size(); ++k) {
@@ -119,7 +120,8 @@ class BulkWriter::Run final : public RequestSource {
     if (*due > now) {
       w_.options_.sleep(std::chrono::ceil<std::chrono::milliseconds>(*due - now));
     }
-    return true;
+    interrupt();
+    return earliestDue().has_value();
   }
 
   std::chrono::milliseconds nextReadyIn() override {
@@ -137,6 +139,29 @@ class BulkWriter::Run final : public RequestSource {
   }
 
  private:
+  // Applies what the caller asks (BulkWriterOptions::interrupt) to the batches not in flight.
+  void interrupt() {
+    if (!w_.options_.interrupt) {
+      return;
+    }
+    const BulkInterrupt asked = w_.options_.interrupt();
+    if (asked == BulkInterrupt::kNone) {
+      return;
+    }
+    const auto now = w_.clock_.now();
+    for (BatchState& s : states_) {
+      if (!s.idle()) {
+        continue;
+      }
+      if (asked == BulkInterrupt::kRetryNow) {
+        s.due = now;
+      } else {
+        bump(w_.stats_, &EsStats::bulk_items_gave_up, s.pending.size());
+        s.pending.clear();
+      }
+    }
+  }
+
   [[nodiscard]] std::optional<Clock::TimePoint> earliestDue() const {
     std::optional<Clock::TimePoint> due;
     for (const BatchState& s : states_) {

@@ -19,6 +19,9 @@
 
 namespace cesync::es {
 
+/// What a caller may ask of a writer that is backing off (BulkWriterOptions::interrupt).
+enum class BulkInterrupt : std::uint8_t { kNone, kRetryNow, kGiveUp };
+
 /// Settings of the bulk writer.
 struct BulkWriterOptions {
   /// Backoff between attempts of a batch's retryable items; max_retries is the retry budget
@@ -33,6 +36,10 @@ struct BulkWriterOptions {
   std::string refresh;
   /// Sleeps between rounds; injected so tests need not wait. Default: the thread sleeps.
   std::function<void(std::chrono::milliseconds)> sleep;
+  /// Asked after each sleep and before each request (may be empty): kRetryNow ends every
+  /// backoff at once (the engine is known to be back), kGiveUp leaves every item not yet sent
+  /// unacknowledged (kRetry) so the call returns quickly (the process is stopping).
+  std::function<BulkInterrupt()> interrupt;
   /// Seed of the jitter; unset: random, so that writers in different processes never back
   /// off in step. Tests set it.
   std::optional<std::uint64_t> seed;

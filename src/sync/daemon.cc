@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -25,10 +26,11 @@ using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-// Sleeps for `d`, waking early when `stop` is set.
-void sleepUnless(const std::atomic<bool>& stop, milliseconds d) {
+// Sleeps for `d`, waking early when `stop` is set or `wake` (if any) returns true.
+void sleepUnless(const std::atomic<bool>& stop, milliseconds d,
+                 const std::function<bool()>& wake = {}) {
   const auto until = std::chrono::steady_clock::now() + d;
-  while (!stop.load() && std::chrono::steady_clock::now() < until) {
+  while (!stop.load() && std::chrono::steady_clock::now() < until && !(wake && wake())) {
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         milliseconds(50), until - std::chrono::steady_clock::now()));
   }
@@ -99,9 +101,8 @@ Status Daemon::connect() {
   events_.set(Event::kStartTime, {}, static_cast<double>(started_micros_) / 1e6);
   CESYNC_ASSIGN_OR_RETURN(session, connectCassandra(config_));
   session_ = std::move(session);
-  // Bulk retries wait in retrySleep, which a stop cuts short.
   auto search_options = searchClientOptions(config_);
-  search_options.bulk.sleep = [this](milliseconds d) { retrySleep(d); };
+  bulkInterrupts(search_options);
   CESYNC_ASSIGN_OR_RETURN(search, connectSearch(search_options, clock_));
   search_ = std::move(search);
   CESYNC_ASSIGN_OR_RETURN(probe_client, connectSearch(searchClientOptions(config_), clock_));
@@ -116,9 +117,22 @@ Status Daemon::connect() {
   return {};
 }
 
-void Daemon::retrySleep(milliseconds d) const {
+void Daemon::bulkInterrupts(es::ClientOptions& options) const {
   static const std::atomic<bool> kNever{false};
-  sleepUnless(stop_ != nullptr ? *stop_ : kNever, d);
+  auto stopping = [this] { return stop_ != nullptr && stop_->load(); };
+  options.bulk.sleep = [this](milliseconds d) {
+    const std::uint64_t comebacks = probe_ ? probe_->comebacks() : 0;
+    sleepUnless(stop_ != nullptr ? *stop_ : kNever, d,
+                [&] { return probe_ && probe_->comebacks() != comebacks; });
+  };
+  auto seen = std::make_shared<std::atomic<std::uint64_t>>(0);
+  options.bulk.interrupt = [this, stopping, seen] {
+    if (stopping()) {
+      return es::BulkInterrupt::kGiveUp;
+    }
+    const std::uint64_t now = probe_ ? probe_->comebacks() : 0;
+    return seen->exchange(now) != now ? es::BulkInterrupt::kRetryNow : es::BulkInterrupt::kNone;
+  };
 }
 
 Result<Daemon::Pipelines> Daemon::build(const std::vector<config::TableConfig>& tables) {
@@ -280,7 +294,13 @@ Status Daemon::retrying(Event failed, const std::string& table, const std::strin
     } else {
       events_.log(failed, {table}, message);
     }
-    sleepUnless(stop, delay);
+    // A side that comes back ends the wait: catching up starts at once, not after a backoff
+    // that grew during the outage.
+    const std::uint64_t comebacks = probe_->comebacks();
+    sleepUnless(stop, delay, [&] { return probe_->comebacks() != comebacks; });
+    if (probe_->comebacks() != comebacks) {
+      backoff.reset();
+    }
   }
 }
 
@@ -307,7 +327,7 @@ Status Daemon::snapshotTable(const Table& table, bool afresh, const std::atomic<
   SnapshotOptions options;
   options.index = table.config.index;
   options.search = searchClientOptions(config_);
-  options.search.bulk.sleep = [this](milliseconds d) { retrySleep(d); };
+  bulkInterrupts(options.search);
   options.limits.max_bytes = config_.search.bulk_max_bytes;
   options.ranges = std::max<std::uint32_t>(1, config_.snapshot.ranges);
   options.parallelism = std::max<std::uint32_t>(1, config_.snapshot.parallelism);
@@ -765,7 +785,13 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool
     }
   }
   auto& stream = *pipes_.stream;
+  std::uint64_t comebacks = probe_->comebacks();
   while (!stop.load() && (reload == nullptr || !reload->load())) {
+    if (probe_->comebacks() != comebacks) {
+      comebacks = probe_->comebacks();  // a side is back: read the indices again now
+      index_backoff.reset();
+      next_index_poll = std::chrono::steady_clock::now();
+    }
     if (!pipes_.indices.empty() && std::chrono::steady_clock::now() >= next_index_poll) {
       std::string failed_table;
       auto polled = pollIndices(stop, failed_table);

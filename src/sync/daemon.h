@@ -97,8 +97,10 @@ class Daemon {
   // Reads every index back once; on a failure, `failed` names the table.
   Status pollIndices(const std::atomic<bool>& stop, std::string& failed);
   void tickCanaries();
-  // Sleeps between a batch's bulk retries; cut short once stopping, so a stop drains quickly.
-  void retrySleep(std::chrono::milliseconds d) const;
+  // Bulk retries of the search clients `options` makes: a stop gives up what is not sent yet
+  // (it stays unacknowledged), so the stop drains quickly; a side coming back ends their
+  // backoff, so catching up starts at once.
+  void bulkInterrupts(es::ClientOptions& options) const;
 
   // The admin endpoints (admin.listen), served from their own thread: they read what the
   // pipelines publish after each cycle and poll, the probe, and the state store.

@@ -70,6 +70,7 @@ void SideProbe::record(Side& side, const Status& answer) {
                               static_cast<double>(now - side.state.since_micros) / 1e6));
       side.state = {true, {}, now};
       events_.set(ops::Event::kSideUp, {side.name}, 1);
+      comebacks_.fetch_add(1);
     }
     return;
   }

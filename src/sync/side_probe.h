@@ -49,6 +49,9 @@ class SideProbe {
 
   [[nodiscard]] SideState cassandra() const;
   [[nodiscard]] SideState search() const;
+  /// How many times a side came back: a change tells the pipelines to retry now instead of
+  /// waiting out their backoff.
+  [[nodiscard]] std::uint64_t comebacks() const { return comebacks_.load(); }
 
  private:
   struct Side {
@@ -72,6 +75,7 @@ class SideProbe {
   bool stopping_ = false;
   Side cassandra_{"cassandra", "Cassandra", {}, 0};
   Side search_{"search", "the search engine", {}, 0};
+  std::atomic<std::uint64_t> comebacks_{0};
   std::thread thread_;
 };
 

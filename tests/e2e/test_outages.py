@@ -112,8 +112,9 @@ def cassandra_session():
 # The daemon and what it serves
 
 
-def write_outage_config(workdir, admin_port):
-    """The config write_config (cesync_daemon.py) makes, for the spare servers."""
+def write_outage_config(workdir, admin_port, extra=()):
+    """The config write_config (cesync_daemon.py) makes, for the spare servers; `extra`: more
+    top-level lines."""
     path = workdir / "cesync.yaml"
     path.write_text("\n".join([
         f"cassandra: {{contact_points: ['{SPARE_CASSANDRA}'], consistency: ONE}}",
@@ -123,6 +124,7 @@ def write_outage_config(workdir, admin_port):
         f"state: {{path: '{workdir / 'state.db'}'}}",
         f"admin: {{listen: '127.0.0.1:{admin_port}'}}",
         "log: {level: debug}",
+        *extra,
         "tables:",
         f"  - table: {workdir.name}.t",
     ]) + "\n")
@@ -420,3 +422,54 @@ def test_cassandra_outage_mid_stream(spares, tmp_path, cesync_bin):
     timings = outage(tmp_path, cesync_bin, "cassandra-spare", "cassandra", r"cassandra[^\n]*unreachable")
     ok, failed = timings["writes_during_outage"]
     assert failed > 0, f"no write failed while Cassandra was down ({ok} succeeded): was it down?"
+
+
+def test_sigterm_during_a_search_outage_exits_within_its_bound(spares, tmp_path, cesync_bin):
+    """A stop while the search engine is down cannot drain: the daemon still exits 0 within
+    sync.shutdown_timeout, and the changes it could not write are written after a restart."""
+    search = Search(SPARE_SEARCH, "opensearch")
+    ks = f"e2e_outage_term_{uuid.uuid4().hex[:8]}"
+    workdir = tmp_path / ks
+    workdir.mkdir()
+    c, s = cassandra_session()
+    try:
+        s.execute(f"CREATE KEYSPACE {ks} WITH replication = "
+                  "{'class': 'SimpleStrategy', 'replication_factor': 1}", timeout=60)
+        s.execute(f"CREATE TABLE {ks}.t (k int PRIMARY KEY, v text, n int, tags set<text>)", timeout=60)
+        admin = f"http://127.0.0.1:{free_port()}"
+        config = write_outage_config(workdir, admin.rsplit(":", 1)[1],
+                                     extra=["sync: {shutdown_timeout: 10s}"])
+        daemon = Daemon(cesync_bin, config, workdir)
+        daemon.setup()
+        daemon.start()
+
+        def readyz():
+            try:
+                r = requests.get(admin + "/readyz", timeout=5)
+                return r.status_code, r.text
+            except requests.RequestException as e:
+                return None, str(e)
+
+        wait_until(lambda: None if readyz()[0] == 200 else readyz()[1], START_TIMEOUT,
+                   "/readyz 200 once streaming", check=daemon.assert_running)
+        with Outage("opensearch-spare") as out:
+            out.stop()
+            for k in range(50):
+                s.execute(f"INSERT INTO {ks}.t (k, v, n) VALUES ({k}, 'during {k}', {k})")
+            wait_until(lambda: None if readyz()[0] == 503 and "search engine" in readyz()[1]
+                       else readyz()[1], NOT_READY_TIMEOUT, "/readyz 503 for the search engine",
+                       check=daemon.assert_running)
+            started = time.monotonic()
+            daemon.stop(timeout=30)  # asserts exit status 0
+            took = time.monotonic() - started
+            assert took < 10 + 5, f"the stop took {took:.1f}s, over sync.shutdown_timeout (10s)"
+            # It drained: the bulk retries gave up at once instead of running into the bound.
+            assert "stopped; checkpoint saved" in daemon.logs[-1].read_text(), daemon.tail()
+            out.start()
+        daemon.start()
+        wait_index_equals_table(s, search, ks, "t", f"{ks}_t", SYNC_TIMEOUT, daemon)
+        daemon.stop()
+    finally:
+        daemon.close()
+        c.shutdown()
+

@@ -292,3 +292,55 @@ TEST_F(BulkWriterTest, EmptyBatchIsRefused) {
 
 }  // namespace
 }  // namespace cesync::es
+
+namespace cesync::es {
+namespace {
+
+TEST_F(BulkWriterTest, GivingUpLeavesTheRestUnacknowledgedAtOnce) {
+  const BulkEncoder batch = batchOf(3);
+  BulkWriterOptions options;
+  options.backoff = {.initial = milliseconds(10'000), .max = milliseconds(10'000)};
+  bool stopping = false;
+  options.interrupt = [&] { return stopping ? BulkInterrupt::kGiveUp : BulkInterrupt::kNone; };
+  auto w = writer(options);
+  transport.then([&](std::string_view) {
+    stopping = true;  // the process is told to stop while the first answer is on its way
+    return reply(200, items({kOk, kRejected, kRejected}));
+  });
+  auto result = w.write(batch);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->attempts, 1U) << "no retry once stopping";
+  EXPECT_EQ(result->items[0].outcome, ItemOutcome::kOk);
+  EXPECT_EQ(result->items[1].outcome, ItemOutcome::kRetry);
+  EXPECT_EQ(result->items[2].outcome, ItemOutcome::kRetry);
+  EXPECT_EQ(result->unacknowledged, 2U);
+  EXPECT_EQ(stats.bulk_items_gave_up.load(), 2U);
+}
+
+TEST_F(BulkWriterTest, RetryNowEndsABackoffEarly) {
+  const BulkEncoder batch = batchOf(1);
+  BulkWriterOptions options;
+  options.seed = 42;
+  options.backoff = {.initial = milliseconds(60'000), .max = milliseconds(60'000)};
+  bool told = false;
+  // The engine comes back during the first sleep: the retry goes out without waiting it out.
+  options.interrupt = [&] {
+    if (slept.empty() || told) {
+      return BulkInterrupt::kNone;
+    }
+    told = true;
+    return BulkInterrupt::kRetryNow;
+  };
+  options.sleep = [this](milliseconds d) { slept.push_back(d); };  // the clock does not move
+  BulkWriter w(transport, clock, options, &stats);
+  transport.then([](std::string_view) { return reply(200, items({kRejected})); });
+  transport.then([](std::string_view) { return reply(200, items({kOk})); });
+  auto result = w.write(batch);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->items[0].outcome, ItemOutcome::kOk);
+  EXPECT_EQ(result->attempts, 2U);
+  EXPECT_EQ(slept.size(), 1U);
+}
+
+}  // namespace
+}  // namespace cesync::es
