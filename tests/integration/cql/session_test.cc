@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -418,14 +420,20 @@ TEST_F(CqlSessionTest, PerRequestTimeoutLeavesTheConnectionUsable) {
     ASSERT_TRUE(s->execute(Statement::of(
         *insert, {Value::integer(i % 10), Value::integer(i), Value::blob(Bytes(8192, 1))})));
   }
-  // A 16 MB whole-table read cannot answer within 1 ms (deadlines are checked every 50 ms):
-  // the caller gets kTimeout...
+  // A 16 MB whole-table read with a 1 ms deadline: the caller gets kTimeout... (deadlines are
+  // checked every 50 ms, and a warm node can answer within one tick, so a few tries are allowed).
   Statement scan = Statement::of("SELECT * FROM " + t);
   scan.page_size = 0;
   scan.timeout = std::chrono::milliseconds{1};
-  const auto late = s->execute(scan);
-  ASSERT_FALSE(late.has_value());
-  EXPECT_EQ(late.error().code, ErrorCode::kTimeout) << late.error().toString();
+  std::optional<Error> timed_out;
+  for (int attempt = 0; attempt < 10 && !timed_out; ++attempt) {
+    const auto late = s->execute(scan);
+    if (!late) {
+      ASSERT_EQ(late.error().code, ErrorCode::kTimeout) << late.error().toString();
+      timed_out = late.error();
+    }
+  }
+  ASSERT_TRUE(timed_out) << "the 1 ms scan answered in time in 10 tries";
   // ...and the late answer, when it comes, is dropped without disturbing the next requests on
   // the same connection.
   for (int i = 0; i < 20; ++i) {
