@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -19,7 +20,9 @@
 #include "sync/mapping.h"
 #include "sync/setup.h"
 #include "sync/status_report.h"
+#include "sync/verify/verify_output.h"
 #include "util/base64.h"
+#include "util/progress_display.h"
 
 namespace cesync::cli {
 namespace {
@@ -278,6 +281,96 @@ int status(const std::string& path, bool json) {
   return kExitOk;
 }
 
+// Exit code of `verify` when differences were found.
+constexpr int kExitDifferences = 1;
+
+struct VerifyArgs {
+  std::vector<std::string> tables;
+  bool json = false;
+  double rate = 0;
+  std::size_t examples = 10;
+};
+
+int verify(const std::string& path, const VerifyArgs& args) {
+  auto config = loadForDaemon(path);
+  if (!config) {
+    return kExitError;
+  }
+  std::vector<const config::TableConfig*> chosen;
+  for (const auto& t : config->tables) {
+    if (args.tables.empty() ||
+        std::find(args.tables.begin(), args.tables.end(), t.qualifiedName()) != args.tables.end()) {
+      chosen.push_back(&t);
+    }
+  }
+  for (const auto& name : args.tables) {
+    if (std::none_of(chosen.begin(), chosen.end(),
+                     [&](const auto* t) { return t->qualifiedName() == name; })) {
+      return printError("--table " + name + ": not a table of " + path);
+    }
+  }
+  installSignalHandlers();
+  SystemClock clock;
+  auto sides = connectSides(*config, clock);
+  if (!sides) {
+    return printError(sides.error().message);
+  }
+  auto consistency = sync::parseConsistency(config->cassandra.consistency);
+  if (!consistency) {
+    return printError(consistency.error().message);
+  }
+  std::vector<sync::TableVerify> results;
+  for (const auto* t : chosen) {
+    const std::string name = t->qualifiedName();
+    auto schema = sync::loadTableSchema(*sides->cassandra, t->keyspace, t->table);
+    if (!schema) {
+      sides->cassandra->stop();
+      return printError(schema.error().message);
+    }
+    sync::VerifyOptions options;
+    options.index = t->index;
+    options.search = sync::searchClientOptions(*config);
+    options.ranges = std::max<std::uint32_t>(1, config->snapshot.ranges);
+    options.parallelism = std::max<std::uint32_t>(1, config->snapshot.parallelism);
+    options.page_size =
+        static_cast<std::int32_t>(std::clamp<std::uint32_t>(config->snapshot.page_size, 1, 10'000));
+    options.consistency = *consistency;
+    // Tables synced both ways carry internal versions: only their content can be compared.
+    options.compare_versions = t->direction == config::Direction::kToSearch;
+    options.max_rows_per_second = args.rate;
+    options.examples = args.examples;
+
+    util::ProgressDisplay::Options shown;
+    shown.label = "verify " + name;
+    shown.mode = util::ProgressDisplay::detect(STDERR_FILENO);
+    util::ProgressDisplay display(
+        shown,
+        [terminal = shown.mode == util::ProgressDisplay::Mode::kTerminal](std::string_view text) {
+          std::cerr << text << (terminal ? "" : "\n");
+        },
+        clock);
+    auto progress = [&](const sync::VerifyProgress& p) {
+      display.update({p.ranges == 0
+                          ? -1.0
+                          : static_cast<double>(p.ranges_done) / static_cast<double>(p.ranges),
+                      p.rows});
+    };
+    sync::Verifier verifier(*sides->cassandra, std::move(*schema), options, clock);
+    auto report = verifier.run(&g_stop, progress);
+    if (!report) {
+      sides->cassandra->stop();
+      return printError("verify of " + name + ": " + report.error().message);
+    }
+    display.finish({1.0, report->rows});
+    results.push_back({name, t->index, options.compare_versions, std::move(*report)});
+  }
+  sides->cassandra->stop();
+  std::cout << (args.json ? sync::verifyJson(results) + "\n" : sync::verifyText(results));
+  const bool in_sync =
+      std::all_of(results.begin(), results.end(), [](const auto& r) { return r.report.inSync(); });
+  return in_sync ? kExitOk : kExitDifferences;
+}
+
 }  // namespace
 
 int runApp(int argc, char** argv) {
@@ -319,6 +412,20 @@ int runApp(int argc, char** argv) {
   snapshot_cmd->add_option("--table,-t", snapshot_tables,
                            "Only this table, as keyspace.table (repeatable; default: all)");
 
+  VerifyArgs verify_args;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "Compare tables with their indices (read-only) and report missing, extra and stale "
+      "documents; exit 0 when in sync, 1 when differences were found, 2 on error");
+  verify_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
+  verify_cmd->add_option("--table,-t", verify_args.tables,
+                         "Only this table, as keyspace.table (repeatable; default: all)");
+  verify_cmd->add_flag("--json", verify_args.json, "Print one JSON object");
+  verify_cmd->add_option("--rate", verify_args.rate, "Rows read per second at most (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  verify_cmd->add_option("--examples", verify_args.examples,
+                         "Differences of each kind listed per table (default 10)");
+
   bool json = false;
   auto* status_cmd = app.add_subcommand(
       "status", "Show each table's snapshot, checkpoint, lag, counts and latest dead letters");
@@ -348,6 +455,9 @@ int runApp(int argc, char** argv) {
   }
   if (snapshot_cmd->parsed()) {
     return snapshot(config_path, snapshot_tables);
+  }
+  if (verify_cmd->parsed()) {
+    return verify(config_path, verify_args);
   }
   if (status_cmd->parsed()) {
     return status(config_path, json);
