@@ -71,6 +71,11 @@ def test_verify_finds_exactly_the_corruptions(cesync, keyspace, search, cassandr
     old = source("p20", 4)
     del old["cesync_token"]
     search._req("PUT", f"/{index}/_doc/{requests_quote(no_token)}", old)
+    # A row's document given another partition's token: stale (found by id), not also extra.
+    wrong_token = doc_id("p60", 1)
+    moved = source("p60", 1)
+    moved["cesync_token"] = token
+    search._req("PUT", f"/{index}/_doc/{requests_quote(wrong_token)}", moved)
     # The row rewritten with the same value after its document was written (the daemon is not
     # running): the document's version is older than the row's write time, its content the same.
     older = doc_id("p30", 6)
@@ -86,13 +91,13 @@ def test_verify_finds_exactly_the_corruptions(cesync, keyspace, search, cassandr
     [table] = report["tables"]
     assert ids(table, "missing") == deleted
     assert ids(table, "extra") == extra
-    assert ids(table, "stale") == stale_content | {no_token, older}
-    assert (table["missing"], table["extra"], table["stale"]) == (len(deleted), len(extra), len(stale_content) + 2)
+    assert ids(table, "stale") == stale_content | {no_token, wrong_token, older}
+    assert (table["missing"], table["extra"], table["stale"]) == (len(deleted), len(extra), len(stale_content) + 3)
     assert table["rows"] == len(rows)
     assert table["documents"] == len(rows) - len(deleted) + len(extra)
     reasons = {e["id"]: e["reason"] for e in table["examples"]["stale"]}
     assert reasons[older] == "version"
-    assert all(reasons[i] == "content" for i in stale_content | {no_token})
+    assert all(reasons[i] == "content" for i in stale_content | {no_token, wrong_token})
     by_id = {e["id"]: e for e in table["examples"]["stale"]}
     assert by_id[older]["document_version"] == version_before
     assert by_id[older]["row_write_time"] == version_before + 1000
@@ -100,7 +105,7 @@ def test_verify_finds_exactly_the_corruptions(cesync, keyspace, search, cassandr
     text = verify(daemon)
     assert text.returncode == 1
     assert "differences found" in text.stdout
-    assert f"{len(deleted)} missing, {len(extra)} extra, {len(stale_content) + 2} stale" in text.stdout
+    assert f"{len(deleted)} missing, {len(extra)} extra, {len(stale_content) + 3} stale" in text.stdout
 
     # One table named; an unknown one is an error.
     assert verify(daemon, "--table", f"{ks}.kv", "--json").returncode == 1
@@ -111,3 +116,34 @@ def test_verify_finds_exactly_the_corruptions(cesync, keyspace, search, cassandr
 def requests_quote(doc):
     import requests
     return requests.utils.quote(doc, safe="")
+
+
+def test_verify_compares_only_content_of_tables_synced_both_ways(cesync, keyspace, search, cassandra_session):
+    s = cassandra_session
+    ks = keyspace("verifyboth")
+    s.execute(f"CREATE TABLE {ks}.item (id int PRIMARY KEY, name text, updated timestamp)")
+    ins = s.prepare(f"INSERT INTO {ks}.item (id, name, updated) VALUES (?, ?, toTimestamp(now()))")
+    execute_concurrent_with_args(s, ins, [(i, f"n{i}") for i in range(200)], concurrency=32,
+                                 raise_on_first_error=True)
+    index = f"{ks}_item"
+    daemon = cesync([(f"{ks}.item", {"direction": "both", "timestamp_column": "updated"})])
+    daemon.setup()
+    assert daemon.run_once() == 0, daemon.tail()
+
+    out = verify(daemon, "--json")
+    assert out.returncode == 0, out.stdout
+    [table] = json.loads(out.stdout)["tables"]
+    assert table["versions_compared"] is False
+    assert (table["rows"], table["documents"], table["stale"]) == (200, 200, 0)
+
+    # Content edited behind cesync's back (same timestamp): stale; a deleted document: missing.
+    doc = search.get(index, "7")["_source"]
+    doc["name"] = "edited"
+    search._req("PUT", f"/{index}/_doc/7", doc)
+    search._req("DELETE", f"/{index}/_doc/8")
+    search.refresh(index)
+    out = verify(daemon, "--json")
+    assert out.returncode == 1, out.stdout
+    [table] = json.loads(out.stdout)["tables"]
+    assert ids(table, "stale") == {"7"} and ids(table, "missing") == {"8"} and table["extra"] == 0
+    assert "content compared; versions are internal" in verify(daemon).stdout

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cql/token_map.h"
 #include "cql/types/value_codec.h"
 #include "es/index_admin.h"
 #include "es/search_scanner.h"
@@ -21,6 +22,7 @@
 #include "sync/to_search/row_fetcher.h"
 #include "sync/to_search/snapshot.h"
 #include "util/json_writer.h"
+#include "util/murmur3.h"
 
 namespace cesync::sync {
 namespace {
@@ -232,6 +234,32 @@ Result<std::unordered_map<std::string, std::int64_t>> documentVersions(
   return out;
 }
 
+// A document to check against the table by the key its id names.
+struct Orphan {
+  Difference difference;
+  KeyWork key;
+};
+
+// Those of `orphans` whose key has no row, as extra documents (a row that exists was counted
+// stale by its own token's walk: its document is not in its place). Empties `orphans`.
+Result<std::vector<Difference>> orphansWithoutRow(RowFetcher& fetcher,
+                                                  std::vector<Orphan>& orphans) {
+  std::vector<KeyWork> work;
+  work.reserve(orphans.size());
+  for (auto& o : orphans) {
+    work.push_back(std::move(o.key));
+  }
+  CESYNC_ASSIGN_OR_RETURN(fetched, fetcher.fetch(work));
+  std::vector<Difference> extra;
+  for (std::size_t i = 0; i < fetched.size(); ++i) {
+    if (fetched[i].rowCount() == 0) {
+      extra.push_back(std::move(orphans[i].difference));
+    }
+  }
+  orphans.clear();
+  return extra;
+}
+
 // What the workers share: the queue of ranges, the report, the pace, the first error.
 class VerifyRun {
  public:
@@ -326,8 +354,10 @@ class VerifyRun {
   void work() {
     auto done = [&]() -> Status {
       CESYNC_ASSIGN_OR_RETURN(client, es::EsClient::connect(options_.search, clock_));
+      // For looking rows up by key (its prepared statements are this worker's own).
+      RowFetcher lookups(session_, fetcher_.schema(), options_.consistency, 32);
       while (auto range = take()) {
-        CESYNC_TRY(verifyRange(*client, *range));
+        CESYNC_TRY(verifyRange(*client, lookups, *range));
       }
       return {};
     }();
@@ -366,7 +396,7 @@ class VerifyRun {
     return {};
   }
 
-  Status verifyRange(es::EsClient& client, const Range& range) {
+  Status verifyRange(es::EsClient& client, RowFetcher& lookup_fetcher, const Range& range) {
     cql::Statement statement = cql::Statement::of(
         after_, {cql::Value::bigint(range.range.start), cql::Value::bigint(range.range.end)});
     statement.page_size = options_.page_size;
@@ -406,18 +436,42 @@ class VerifyRun {
       lookups.clear();
       return {};
     };
+    std::vector<Orphan> orphans;  // documents whose token is not their id's
+    auto resolveOrphans = [&]() -> Status {
+      CESYNC_ASSIGN_OR_RETURN(extra, orphansWithoutRow(lookup_fetcher, orphans));
+      record(extra);
+      return {};
+    };
+    auto onGroup = [&](std::vector<Difference>& group) -> Status {
+      std::vector<Difference> now;
+      for (auto& d : group) {
+        if (d.kind == DifferenceKind::kMissing) {
+          lookups.push_back(std::move(d));
+          continue;
+        }
+        if (d.kind == DifferenceKind::kExtra) {
+          // A document whose id names a key of another token may be that row's document with
+          // a wrong token: it is extra only if that row does not exist.
+          Orphan o{std::move(d), {}};
+          if (keyOfDocumentId(fetcher_.schema(), o.difference.id, o.key.pk, o.key.ck) &&
+              util::murmur3Token(cql::TokenMap::routingKey(o.key.pk)) != o.difference.token) {
+            orphans.push_back(std::move(o));
+          } else {
+            now.push_back(std::move(o.difference));
+          }
+          continue;
+        }
+        now.push_back(std::move(d));
+      }
+      record(now);
+      if (lookups.size() >= kLookupBatch) {
+        CESYNC_TRY(resolve());
+      }
+      return orphans.size() >= kLookupBatch ? resolveOrphans() : Status{};
+    };
     CESYNC_ASSIGN_OR_RETURN(
-        counts,
-        mergeStreams(
-            rows, documents, MergeOptions{options_.compare_versions},
-            [&](std::vector<Difference>& group) -> Status {
-              std::vector<Difference> now;
-              for (auto& d : group) {
-                (d.kind == DifferenceKind::kMissing ? lookups : now).push_back(std::move(d));
-              }
-              record(now);
-              return lookups.size() >= kLookupBatch ? resolve() : Status{};
-            }));
+        counts, mergeStreams(rows, documents, MergeOptions{options_.compare_versions}, onGroup));
+    CESYNC_TRY(resolveOrphans());
     CESYNC_TRY(resolve());
     std::lock_guard guard(mutex_);
     report_.rows += counts.rows;
@@ -448,24 +502,19 @@ class VerifyRun {
       }
       CESYNC_ASSIGN_OR_RETURN(next, scanner->next(page));
       more = next;
-      std::vector<KeyWork> work;
-      std::vector<std::size_t> work_hits;
+      std::vector<Orphan> orphans;
       std::vector<Difference> extra;
-      for (std::size_t i = 0; i < page.size(); ++i) {
-        KeyWork key;
-        if (keyOfDocumentId(fetcher_.schema(), page[i].id, key.pk, key.ck)) {
-          work.push_back(std::move(key));
-          work_hits.push_back(i);
+      for (const auto& hit : page) {
+        Orphan o{{DifferenceKind::kExtra, 0, hit.id, -1, hit.version, {}}, {}};
+        if (keyOfDocumentId(fetcher_.schema(), hit.id, o.key.pk, o.key.ck)) {
+          orphans.push_back(std::move(o));
         } else {
-          extra.push_back({DifferenceKind::kExtra, 0, page[i].id, -1, page[i].version, "no token"});
+          extra.push_back(std::move(o.difference));
         }
       }
-      CESYNC_ASSIGN_OR_RETURN(fetched, fetcher.fetch(work));
-      for (std::size_t w = 0; w < fetched.size(); ++w) {
-        if (fetched[w].rowCount() == 0) {
-          const auto& hit = page[work_hits[w]];
-          extra.push_back({DifferenceKind::kExtra, 0, hit.id, -1, hit.version, "no token"});
-        }
+      CESYNC_ASSIGN_OR_RETURN(without_row, orphansWithoutRow(fetcher, orphans));
+      for (auto& d : without_row) {
+        extra.push_back(std::move(d));
       }
       record(extra);
       std::lock_guard guard(mutex_);

@@ -64,9 +64,11 @@ struct VerifyReport {
 /// tiebreaker) in a point in time, and merges the two streams token by token (mergeStreams()).
 ///
 /// A row whose document is not in its token's place is looked up by id (`_mget`): found (a
-/// document with no or another `cesync_token`), it is stale; else missing. Last, documents with
-/// no `cesync_token` are scanned and each looked up in the table by the key its id names: those
-/// with no row are extra (those with one were counted stale by the walk).
+/// document with no or another `cesync_token`), it is stale; else missing. A document with no
+/// row in its token's place is extra, unless its id names a key of another token whose row
+/// exists (then that row's walk counted it stale). Last, documents with no `cesync_token` are
+/// scanned and each looked up in the table by the key its id names: those with no row are extra
+/// (those with one were counted stale by the walk). So each document is counted once.
 ///
 /// Memory per worker: one CQL page, one search page, one token's entries per side, and a
 /// bounded batch of ids to look up.

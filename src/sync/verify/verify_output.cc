@@ -6,6 +6,26 @@
 
 namespace cesync::sync {
 
+namespace {
+
+void appendExample(std::string& out, const Difference& d) {
+  switch (d.kind) {
+    case DifferenceKind::kMissing:
+      out += fmt::format("  missing {} (row written at {} µs)\n", d.id, d.row_version);
+      break;
+    case DifferenceKind::kExtra:
+      out += fmt::format("  extra   {} (document version {})\n", d.id, d.document_version);
+      break;
+    case DifferenceKind::kStale:
+      out += fmt::format("  stale   {} ({}: document version {}, row written at {} µs)\n", d.id,
+                         d.reason == "version" ? "older" : "other content", d.document_version,
+                         d.row_version);
+      break;
+  }
+}
+
+}  // namespace
+
 std::string verifyText(const std::vector<TableVerify>& tables) {
   std::string out;
   for (const auto& t : tables) {
@@ -13,19 +33,12 @@ std::string verifyText(const std::vector<TableVerify>& tables) {
     out += fmt::format("{} -> {}: {} rows, {} documents: {} missing, {} extra, {} stale{}\n",
                        t.table, t.index, r.rows, r.documents, r.missing, r.extra, r.stale,
                        t.versions_compared ? "" : " (content compared; versions are internal)");
-    for (const auto& d : r.examples) {
-      switch (d.kind) {
-        case DifferenceKind::kMissing:
-          out += fmt::format("  missing {} (row written at {} µs)\n", d.id, d.row_version);
-          break;
-        case DifferenceKind::kExtra:
-          out += fmt::format("  extra   {} (document version {})\n", d.id, d.document_version);
-          break;
-        case DifferenceKind::kStale:
-          out += fmt::format("  stale   {} ({}: document version {}, row written at {} µs)\n", d.id,
-                             d.reason == "version" ? "older" : "other content", d.document_version,
-                             d.row_version);
-          break;
+    for (const auto kind :
+         {DifferenceKind::kMissing, DifferenceKind::kExtra, DifferenceKind::kStale}) {
+      for (const auto& d : r.examples) {
+        if (d.kind == kind) {
+          appendExample(out, d);
+        }
       }
     }
     out += r.inSync() ? "  in sync\n" : "  differences found\n";
