@@ -155,8 +155,9 @@ std::string_view differenceName(DifferenceKind kind) {
 }
 
 bool sameJson(std::string_view a, std::string_view b) {
-  simdjson::dom::parser pa;
-  simdjson::dom::parser pb;
+  // Reused from one comparison to the next (a parser keeps its buffers).
+  thread_local simdjson::dom::parser pa;
+  thread_local simdjson::dom::parser pb;
   simdjson::dom::element ea;
   simdjson::dom::element eb;
   if (pa.parse(a.data(), a.size()).get(ea) != simdjson::SUCCESS ||
