@@ -777,7 +777,8 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool
                          .max = milliseconds(30'000),
                          .multiplier = 2.0,
                          .max_retries = std::nullopt});
-  std::optional<std::chrono::steady_clock::time_point> index_failing_since;
+  // When the index reads began to fail; the epoch while they succeed.
+  std::chrono::steady_clock::time_point index_failing_since{};
   {
     const std::lock_guard lock(published_mutex_);
     for (const auto& i : pipes_.indices) {
@@ -799,12 +800,14 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool
       if (polled) {
         indices_read = true;
         index_backoff.reset();
-        index_failing_since.reset();
+        index_failing_since = {};
         next_index_poll = now + config_.to_cassandra.poll_interval;
       } else {
-        index_failing_since = index_failing_since.value_or(now);
+        if (index_failing_since == std::chrono::steady_clock::time_point{}) {
+          index_failing_since = now;
+        }
         if (once &&
-            (!isTransient(polled.error().code) || now - *index_failing_since > kOnceFaultBudget)) {
+            (!isTransient(polled.error().code) || now - index_failing_since > kOnceFaultBudget)) {
           return polled;
         }
         const auto delay = index_backoff.next().value_or(milliseconds(30'000));
