@@ -4,8 +4,8 @@
 
 #include "cql/types/cql_type.h"
 #include "es/index_admin.h"
+#include "es/multi_get.h"
 #include "sync/to_cassandra/doc_values.h"
-#include "util/json_writer.h"
 
 namespace cesync::sync {
 Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdits::read(
@@ -15,29 +15,10 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
   if (ids.empty()) {
     return out;
   }
-  std::string body;
-  util::JsonWriter w(body);
-  w.beginObject();
-  w.key("ids");
-  w.beginArray();
-  for (const auto& id : ids) {
-    w.value(id);
-  }
-  w.endArray();
-  w.endObject();
-  es::HttpRequest request;
-  request.method = es::HttpMethod::kPost;
-  request.path = "/" + es::encodePathSegment(index) +
-                 "/_mget?realtime=true&_source_includes=" + es::encodePathSegment(timestamp_field);
-  request.body = body;
-  request.idempotent = true;
-  CESYNC_ASSIGN_OR_RETURN(response, search.transport().send(request));
-  if (response.status != 200) {
-    return fail(response.status == 429 || response.status >= 500 ? ErrorCode::kUnavailable
-                                                                 : ErrorCode::kRejected,
-                "reading documents of " + index + " before writing them: HTTP " +
-                    std::to_string(response.status) + ": " + response.body.substr(0, 300));
-  }
+  CESYNC_ASSIGN_OR_RETURN(response,
+                          es::multiGet(search.transport(), index, ids,
+                                       "_source_includes=" + es::encodePathSegment(timestamp_field),
+                                       "reading documents of " + index + " before writing them"));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(response.body).get(doc) != simdjson::SUCCESS) {

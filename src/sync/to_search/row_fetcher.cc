@@ -221,4 +221,22 @@ Result<std::vector<FetchedRows>> RowFetcher::fetch(const std::vector<KeyWork>& w
   return out;
 }
 
+Result<cql::PreparedPtr> RowFetcher::prepareTokenRange(bool inclusive_start,
+                                                       const std::string& task) {
+  std::string token = "token(";
+  for (std::size_t i = 0; i < schema_.partition_key.size(); ++i) {
+    token += (i == 0 ? "" : ", ") + quoteIdentifier(schema_.partition_key[i]);
+  }
+  token += ")";
+  CESYNC_ASSIGN_OR_RETURN(statement, session_.prepare(select_ + " WHERE " + token +
+                                                      (inclusive_start ? " >= ?" : " > ?") +
+                                                      " AND " + token + " <= ?"));
+  for (const auto& variable : statement->variables()) {
+    if (variable.type == nullptr || variable.type->kind != cql::TypeKind::kBigint) {
+      return fail(ErrorCode::kConfig, task + " needs the Murmur3Partitioner (bigint tokens)");
+    }
+  }
+  return statement;
+}
+
 }  // namespace cesync::sync

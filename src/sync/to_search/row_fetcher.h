@@ -43,6 +43,11 @@ class RowFetcher {
   [[nodiscard]] std::size_t tokenColumn() const { return schema_.columns.size(); }
   /// The newest cell write time of a fetched row (µs), 0 when it has no non-key cell set.
   [[nodiscard]] std::int64_t rowWriteTime(const cql::Row& row) const;
+  /// Prepares the rows of a token range: selectText() WHERE token(pk) > ? AND token(pk) <= ?
+  /// (>= for the start when `inclusive_start`). kConfig, naming `task`, when the table's tokens
+  /// are not bigints (only the Murmur3Partitioner's are).
+  [[nodiscard]] Result<cql::PreparedPtr> prepareTokenRange(bool inclusive_start,
+                                                           const std::string& task);
 
  private:
   using SliceShape = std::tuple<std::size_t, bool, std::size_t, bool>;

@@ -155,21 +155,9 @@ class SnapshotRun {
         rows_(saved.rows) {}
 
   Status prepare() {
-    std::string token = "token(";
-    for (std::size_t i = 0; i < fetcher_.schema().partition_key.size(); ++i) {
-      token += (i == 0 ? "" : ", ") + quoteIdentifier(fetcher_.schema().partition_key[i]);
-    }
-    token += ")";
-    CESYNC_ASSIGN_OR_RETURN(after, session_.prepare(fetcher_.selectText() + " WHERE " + token +
-                                                    " > ? AND " + token + " <= ?"));
-    CESYNC_ASSIGN_OR_RETURN(from, session_.prepare(fetcher_.selectText() + " WHERE " + token +
-                                                   " >= ? AND " + token + " <= ?"));
-    for (const auto& variable : after->variables()) {
-      if (variable.type == nullptr || variable.type->kind != cql::TypeKind::kBigint) {
-        return fail(ErrorCode::kConfig, "the snapshot of " + qualifiedName(fetcher_.schema()) +
-                                            " needs the Murmur3Partitioner (bigint tokens)");
-      }
-    }
+    const std::string task = "the snapshot of " + qualifiedName(fetcher_.schema());
+    CESYNC_ASSIGN_OR_RETURN(after, fetcher_.prepareTokenRange(/*inclusive_start=*/false, task));
+    CESYNC_ASSIGN_OR_RETURN(from, fetcher_.prepareTokenRange(/*inclusive_start=*/true, task));
     after_ = std::move(after);
     from_ = std::move(from);
     return {};

@@ -14,6 +14,7 @@
 #include "cql/token_map.h"
 #include "cql/types/value_codec.h"
 #include "es/index_admin.h"
+#include "es/multi_get.h"
 #include "es/search_scanner.h"
 #include "sync/doc_fields.h"
 #include "sync/to_cassandra/doc_values.h"
@@ -189,28 +190,8 @@ Result<std::unordered_map<std::string, std::int64_t>> documentVersions(
   if (ids.empty()) {
     return out;
   }
-  std::string body;
-  util::JsonWriter w(body);
-  w.beginObject();
-  w.key("ids");
-  w.beginArray();
-  for (const auto& id : ids) {
-    w.value(id);
-  }
-  w.endArray();
-  w.endObject();
-  es::HttpRequest request;
-  request.method = es::HttpMethod::kPost;
-  request.path = "/" + es::encodePathSegment(index) + "/_mget?realtime=true&_source=false";
-  request.body = body;
-  request.idempotent = true;
-  CESYNC_ASSIGN_OR_RETURN(response, client.transport().send(request));
-  if (response.status != 200) {
-    return fail(response.status == 429 || response.status >= 500 ? ErrorCode::kUnavailable
-                                                                 : ErrorCode::kRejected,
-                "looking up documents of " + index + ": HTTP " + std::to_string(response.status) +
-                    ": " + response.body.substr(0, 300));
-  }
+  CESYNC_ASSIGN_OR_RETURN(response, es::multiGet(client.transport(), index, ids, "_source=false",
+                                                 "looking up documents of " + index));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array docs;
@@ -276,19 +257,9 @@ class VerifyRun {
         started_(clock.now()) {}
 
   Status prepare() {
-    std::string token = "token(";
-    for (std::size_t i = 0; i < fetcher_.schema().partition_key.size(); ++i) {
-      token += (i == 0 ? "" : ", ") + quoteIdentifier(fetcher_.schema().partition_key[i]);
-    }
-    token += ")";
-    CESYNC_ASSIGN_OR_RETURN(after, session_.prepare(fetcher_.selectText() + " WHERE " + token +
-                                                    " > ? AND " + token + " <= ?"));
-    for (const auto& variable : after->variables()) {
-      if (variable.type == nullptr || variable.type->kind != cql::TypeKind::kBigint) {
-        return fail(ErrorCode::kConfig, "verifying " + qualifiedName(fetcher_.schema()) +
-                                            " needs the Murmur3Partitioner (bigint tokens)");
-      }
-    }
+    CESYNC_ASSIGN_OR_RETURN(
+        after, fetcher_.prepareTokenRange(/*inclusive_start=*/false,
+                                          "verifying " + qualifiedName(fetcher_.schema())));
     after_ = std::move(after);
     return {};
   }
