@@ -398,7 +398,7 @@ int runApp(int argc, char** argv) {
       "run",
       "Run the daemon: snapshot tables never copied, then stream every change to the index, and "
       "documents edited in the index back to tables synced both ways (SIGTERM or Ctrl-C stops "
-      "it after saving its checkpoints)");
+      "it after saving its checkpoints; SIGHUP reloads the tables list; docs/OPERATIONS.md)");
   run_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
   run_cmd->add_flag("--once", once,
                     "Catch up with every change made before the start, then exit (0 on "
