@@ -93,6 +93,7 @@ Result<std::unique_ptr<Daemon>> Daemon::open(const config::Config& config, const
   CESYNC_TRY(daemon->connect());
   CESYNC_ASSIGN_OR_RETURN(pipes, daemon->build(config.tables));
   daemon->pipes_ = std::move(pipes);
+  daemon->publishTables();
   return daemon;
 }
 
@@ -261,7 +262,7 @@ void Daemon::reloadTables() {
     pipes_ = std::move(*pipes);
     config_.tables = fresh->tables;
     published_ = Published{};
-    published_.configs = pipes_.configs;
+    publishTables();
   }
   events_.log(Event::kConfigReloaded, {},
               fmt::format("SIGHUP: tables reloaded ({} now); added: {}; removed: {} (only the "
@@ -424,6 +425,15 @@ void Daemon::countDeadLetters(const std::string& table, const std::string& scope
   events_.total(event, {table}, static_cast<double>(*count));
 }
 
+void Daemon::publishTables() {
+  published_.configs = pipes_.configs;
+  published_.max_lag.clear();
+  for (const auto& t : pipes_.configs) {
+    published_.max_lag[t.qualifiedName()] =
+        t.max_lag.count() > 0 ? t.max_lag : config_.sync.max_lag;
+  }
+}
+
 void Daemon::publish(const Status& cycle) {
   const std::int64_t now = clock_.wallMicros();
   const auto tables = pipes_.stream->progress();
@@ -460,11 +470,6 @@ void Daemon::publish(const Status& cycle) {
     published_.indices[i.table] = i.sync->counts();
     published_.rates[i.table + "/read"].record(now, i.sync->counts().read);
     published_.rates[i.table + "/written"].record(now, i.sync->counts().written);
-  }
-  published_.configs = pipes_.configs;
-  for (const auto& t : pipes_.configs) {
-    published_.max_lag[t.qualifiedName()] =
-        t.max_lag.count() > 0 ? t.max_lag : config_.sync.max_lag;
   }
   if (cycle) {
     published_.last_error.reset();

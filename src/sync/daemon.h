@@ -118,6 +118,10 @@ class Daemon {
   };
   Status startAdmin();
   void publish(const Status& cycle);
+  // The running tables and their readiness bounds, as the admin thread reads them (set when
+  // the pipelines are built, not every cycle). Call with published_mutex_ held, or before the
+  // admin server starts.
+  void publishTables();
   void countDeadLetters(const std::string& table, const std::string& scope, ops::Event event);
   std::string metricsText();
   ops::Readiness readiness();
