@@ -167,7 +167,9 @@ Result<FlushReport> TableSync::flush() {
     work_.push_back(std::move(w));
   }
   const std::int64_t now = clock_.wallMicros();
-  CESYNC_TRY(takeDueTimers(now));
+  if (options_.expiry_timers) {
+    CESYNC_TRY(takeDueTimers(now));
+  }
   std::erase_if(waiting_, [&](KeyWork& w) {
     if (w.recheck_at_micros > now) {
       return false;
@@ -369,7 +371,7 @@ Result<FlushReport> TableSync::flush() {
   // that fired are done now that their work is written.
   state::Commit commit{.cursors = {}, .dead_letters = dead_letters, .erase = {}};
   for (const auto& w : work_) {
-    if (w.expires_at_micros != 0) {
+    if (w.expires_at_micros != 0 && options_.expiry_timers) {
       commit.cursors.push_back(timerFor(w, now));
     }
   }

@@ -34,6 +34,9 @@ struct TableSyncOptions {
   /// is newer than the row's value is an edit on the search side not yet read back: it is not
   /// overwritten.
   std::string timestamp_column;
+  /// Take the table's expiry timers (rows read again when their TTL runs out) into each flush.
+  /// Off for a writer that is not the daemon's stream (verify's repair): the stream owns them.
+  bool expiry_timers = true;
 };
 
 /// What one flush did.
