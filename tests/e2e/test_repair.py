@@ -5,6 +5,7 @@ finds exactly those, the repair fixes them through the daemon's versioned write 
 verify is clean, and the index equals the table by the independent oracle. Also: a repair while
 the daemon streams never overwrites a newer write, and a table synced both ways takes Cassandra as
 the reference for existence."""
+import http.server
 import json
 import random
 import subprocess
@@ -14,7 +15,7 @@ import time
 import requests
 from cassandra.concurrent import execute_concurrent_with_args
 
-from cesync_daemon import assert_index_equals_table, wait_index_equals_table
+from cesync_daemon import Search, assert_index_equals_table, wait_index_equals_table
 
 PARTITIONS = 10_000
 ROWS_PER_PARTITION = 10
@@ -246,3 +247,101 @@ def test_repair_of_a_table_synced_both_ways(cesync, keyspace, search, cassandra_
     assert search.get(index, "9001") is None
     assert search.get(index, "9002")["_source"]["name"] == "new"
     assert_index_equals_table(s, search, ks, "item", index, exclude=["9002"])
+
+
+class FlakyProxy:
+    """Forwards HTTP requests to the search engine. Once armed, from the `after`-th `_search`
+    request on it answers 503 to everything for `outage` seconds: longer than the client's own
+    retries last, so that verify's own retry has to take over."""
+
+    def __init__(self, target, after, outage):
+        self.target, self.after, self.outage = target, after, outage
+        self.armed = False
+        self.searches = 0
+        self.failed = 0
+        self.down_until = None
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if proxy.down("_search" in self.path):
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "content-encoding")}
+                r = requests.request(self.command, proxy.target + self.path, data=body, headers=headers, timeout=60)
+                self.send_response(r.status_code)
+                for k, v in r.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "content-encoding", "connection"):
+                        self.send_header(k, v)
+                content = b"" if self.command == "HEAD" else r.content
+                length = r.headers.get("Content-Length", "0") if self.command == "HEAD" else str(len(content))
+                self.send_header("Content-Length", length)
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self, is_search):
+        with self.lock:
+            now = time.monotonic()
+            if self.armed and is_search:
+                self.searches += 1
+                if self.down_until is None and self.searches >= self.after:
+                    self.down_until = now + self.outage
+            if self.down_until is not None and now < self.down_until:
+                self.failed += 1
+                return True
+            return False
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_verify_rides_out_a_search_outage(cesync, keyspace, search, cassandra_session):
+    s = cassandra_session
+    ks = keyspace("verifyflaky")
+    s.execute(f"CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)")
+    ins = s.prepare(f"INSERT INTO {ks}.kv (k, v) VALUES (?, ?)")
+    execute_concurrent_with_args(s, ins, [(k, f"v{k}") for k in range(20_000)], concurrency=64,
+                                 raise_on_first_error=True)
+    index = f"{ks}_kv"
+    proxy = FlakyProxy(search.url, after=8, outage=6.0)
+    try:
+        daemon = cesync([f"{ks}.kv"], engine=Search(proxy.url, "opensearch"))
+        daemon.setup()
+        assert daemon.run_once() == 0, daemon.tail()
+        deleted = {str(k) for k in range(0, 20_000, 997)}
+        for i in deleted:
+            search._req("DELETE", f"/{index}/_doc/{i}")
+        search.refresh(index)
+
+        # 503 to everything for 6 s from the 8th search on, while verify reads at 5,000 rows/s
+        # (4 s for the table): the ranges cut off are taken up again after their last token.
+        proxy.armed = True
+        rc, out, err = measured(daemon, "verify", "--json", "--examples", "100", "--rate", "5000",
+                                "--recheck-after", "0.2")
+        assert proxy.failed > 0, "the outage never happened"
+        assert rc == 1, f"{rc}\n{out}\n{err}"
+        [t] = json.loads(out)["tables"]
+        assert ids(t, "missing") == deleted
+        assert (t["rows"], t["documents"], t["missing"], t["extra"], t["stale"]) == (
+            20_000, 20_000 - len(deleted), len(deleted), 0, 0)
+        assert "comparing token range" in err and "retrying in" in err, err
+    finally:
+        proxy.close()

@@ -794,7 +794,7 @@ class VerifyRun {
       (void)scanner->close();
       return Status{};
     };
-    const auto scanned =
+    auto scanned =
         retrying("scanning " + options_.index + " for documents without a token", scanOnce);
     if (!scanned) {
       return scanned;
