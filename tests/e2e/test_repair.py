@@ -5,7 +5,6 @@ finds exactly those, the repair fixes them through the daemon's versioned write 
 verify is clean, and the index equals the table by the independent oracle. Also: a repair while
 the daemon streams never overwrites a newer write, and a table synced both ways takes Cassandra as
 the reference for existence."""
-import http.server
 import json
 import random
 import subprocess
@@ -16,6 +15,7 @@ import requests
 from cassandra.concurrent import execute_concurrent_with_args
 
 from cesync_daemon import Search, assert_index_equals_table, wait_index_equals_table
+from http_proxy import ForwardingProxy
 
 PARTITIONS = 10_000
 ROWS_PER_PARTITION = 10
@@ -249,68 +249,31 @@ def test_repair_of_a_table_synced_both_ways(cesync, keyspace, search, cassandra_
     assert_index_equals_table(s, search, ks, "item", index, exclude=["9002"])
 
 
-class FlakyProxy:
+class FlakyProxy(ForwardingProxy):
     """Forwards HTTP requests to the search engine. Once armed, from the `after`-th `_search`
     request on it answers 503 to everything for `outage` seconds: longer than the client's own
     retries last, so that verify's own retry has to take over."""
 
     def __init__(self, target, after, outage):
-        self.target, self.after, self.outage = target, after, outage
+        self.after, self.outage = after, outage
         self.armed = False
         self.searches = 0
         self.failed = 0
         self.down_until = None
         self.lock = threading.Lock()
-        proxy = self
+        super().__init__(target, on_request=self.answer)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                if proxy.down("_search" in self.path):
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "content-encoding")}
-                r = requests.request(self.command, proxy.target + self.path, data=body, headers=headers, timeout=60)
-                self.send_response(r.status_code)
-                for k, v in r.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "content-encoding", "connection"):
-                        self.send_header(k, v)
-                content = b"" if self.command == "HEAD" else r.content
-                length = r.headers.get("Content-Length", "0") if self.command == "HEAD" else str(len(content))
-                self.send_header("Content-Length", length)
-                self.end_headers()
-                self.wfile.write(content)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def down(self, is_search):
+    def answer(self, handler):
         with self.lock:
             now = time.monotonic()
-            if self.armed and is_search:
+            if self.armed and "_search" in handler.path:
                 self.searches += 1
                 if self.down_until is None and self.searches >= self.after:
                     self.down_until = now + self.outage
             if self.down_until is not None and now < self.down_until:
                 self.failed += 1
-                return True
-            return False
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+                return 503
+            return None
 
 
 def test_verify_rides_out_a_search_outage(cesync, keyspace, search, cassandra_session):

@@ -18,7 +18,6 @@ searched for too, and so is any Authorization, Basic or ApiKey header text.
 Not covered: `${VAR}` in the file (the loader does not expand it); the CESYNC_* variables are the
 way to give secrets through the environment."""
 import base64
-import http.server
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 
 from cesync_daemon import Search, free_port, index_table_diff, wait_until
+from http_proxy import ForwardingProxy
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECURE = os.environ.get("CESYNC_CASSANDRA_SECURE", "127.0.0.2:9042")
@@ -160,57 +160,14 @@ def write_config(path, *, level="info", fmt="text", cassandra=None, search=None,
 # A recording proxy in front of the search engine
 
 
-class RecordingProxy:
+class RecordingProxy(ForwardingProxy):
     """Forwards HTTP requests to the search engine and records each request's Authorization
     header (None when there was none)."""
 
     def __init__(self, target):
-        self.target = target
         self.authorizations = []
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def forward(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                proxy.authorizations.append(self.headers.get("Authorization"))
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() in ("content-type", "content-encoding")}
-                try:
-                    r = requests.request(self.command, proxy.target + self.path, data=body,
-                                         headers=headers, timeout=60)
-                except requests.RequestException as e:
-                    self.send_error(502, str(e))
-                    return
-                self.send_response(r.status_code)
-                for k, v in r.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "content-encoding",
-                                         "connection"):
-                        self.send_header(k, v)
-                if self.command == "HEAD":
-                    self.send_header("Content-Length", r.headers.get("Content-Length", "0"))
-                    self.end_headers()
-                else:
-                    self.send_header("Content-Length", str(len(r.content)))
-                    self.end_headers()
-                    self.wfile.write(r.content)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(target, on_request=lambda handler: self.authorizations.append(
+            handler.headers.get("Authorization")))
 
 
 @pytest.fixture
