@@ -655,8 +655,13 @@ def test_faults(spares, tmp_path, cesync_bin, cleanup):
             during = fleet_a.sample()
             out.start()
         mark("cassandra-spare back")
-        wait_until(lambda: None if s_a.execute("SELECT release_version FROM system.local").one() else "no answer",
-                   60, "the driver to reach cassandra-spare again")
+        def driver_back():
+            try:
+                return None if s_a.execute("SELECT release_version FROM system.local").one() else "no answer"
+            except Exception as e:  # noqa: BLE001 - the driver has not reconnected yet
+                return f"{type(e).__name__}: {e}"
+
+        wait_until(driver_back, 60, "the driver to reach cassandra-spare again", interval=0.5)
         work_a.cass_gate.resume()
         assert during.get('cesync_side_down_total{side="cassandra"}', 0) > before.get(
             'cesync_side_down_total{side="cassandra"}', 0), "the probe never saw Cassandra down"
