@@ -28,7 +28,6 @@ import threading
 import time
 import uuid
 
-import pytest
 import requests
 from cassandra.cluster import Cluster
 
@@ -464,21 +463,6 @@ def status_counts(daemon, table):
 # The suite
 
 
-@pytest.fixture
-def cleanup():
-    """Keyspaces and indices to drop when the test passes (a failure leaves them, for diagnosis)."""
-    items = []
-    state = {"passed": False}
-    yield items, state
-    if state["passed"]:
-        for session, search, ks in items:
-            try:
-                session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=60)
-                search.delete_indices(ks)
-            except Exception as e:  # noqa: BLE001 - cleaning up is best effort
-                print(f"cleanup of {ks}: {e}")
-
-
 def make_keyspace(session, ks):
     session.execute(f"CREATE KEYSPACE {ks} WITH replication = "
                     "{'class': 'SimpleStrategy', 'replication_factor': 1}", timeout=60)
@@ -536,14 +520,15 @@ def queue_phase(fleet, work, figures, errors):
         work.done.set()
 
 
-def test_faults(spares, tmp_path, cesync_bin, cleanup):
+def test_faults(spares, tmp_path, cesync_bin):
     rng = random.Random(SEED)
     print(f"\nfault suite: seed {SEED} (CESYNC_FAULTS_SEED={SEED} repeats it)")
     t_begin = time.monotonic()
     faults = {"daemon SIGKILL": 0, "daemon left behind": 0, "search engine outage": 0,
               "cassandra outage": 0, "search 429 (bulk items)": 0}
     figures = {}
-    items, state = cleanup
+    items = []  # (session, search, keyspace) to drop when the test passes (kept for diagnosis otherwise)
+    state = {"passed": False}
     tag = uuid.uuid4().hex[:8]
 
     # Main scenario: the spare servers.
@@ -743,6 +728,7 @@ def test_faults(spares, tmp_path, cesync_bin, cleanup):
         rejected = fleet_b.sample().get("cesync_search_bulk_items_rejected_429_total", 0)
         retried = fleet_b.last.get("cesync_search_bulk_items_retried_total", 0)
         faults["search 429 (bulk items)"] = int(rejected)
+        figures["queue 429: bulk items rejected / retried"] = f"{int(rejected)} / {int(retried)}"
         assert rejected > 0, "the small-queue engine never answered 429"
         assert retried >= rejected, f"{rejected} items rejected with 429 but only {retried} retried"
 
@@ -789,5 +775,9 @@ def test_faults(spares, tmp_path, cesync_bin, cleanup):
         if not state["passed"]:
             for d in (daemon_a, daemon_b):
                 print(d.tail(120))
+        if state["passed"]:
+            for session, search, ks in items:
+                session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
+                search.delete_indices(ks)
         cl_a.shutdown()
         cl_b.shutdown()
