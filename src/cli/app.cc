@@ -287,8 +287,10 @@ constexpr int kExitDifferences = 1;
 struct VerifyArgs {
   std::vector<std::string> tables;
   bool json = false;
+  bool repair = false;
   double rate = 0;
   std::size_t examples = 10;
+  double recheck_after_seconds = 5;
 };
 
 int verify(const std::string& path, const VerifyArgs& args) {
@@ -319,6 +321,17 @@ int verify(const std::string& path, const VerifyArgs& args) {
   if (!consistency) {
     return printError(consistency.error().message);
   }
+  // A repair dead-letters the rows the index refuses where the daemon does (WAL: the daemon may
+  // be running).
+  std::unique_ptr<state::SqliteCheckpointStore> store;
+  if (args.repair) {
+    auto opened = state::SqliteCheckpointStore::open(config->state.path);
+    if (!opened) {
+      sides->cassandra->stop();
+      return printError("state.path " + config->state.path + ": " + opened.error().message);
+    }
+    store = std::move(*opened);
+  }
   std::vector<sync::TableVerify> results;
   for (const auto* t : chosen) {
     const std::string name = t->qualifiedName();
@@ -339,6 +352,21 @@ int verify(const std::string& path, const VerifyArgs& args) {
     options.compare_versions = t->direction == config::Direction::kToSearch;
     options.max_rows_per_second = args.rate;
     options.examples = args.examples;
+    options.recheck_after = std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::max(0.0, args.recheck_after_seconds) * 1000));
+    options.on_retry = [name](const std::string& message) {
+      const LogField fields[] = {{"table", name}};
+      logLine(Severity::kWarn, "verify_retry", fields, message);
+    };
+    if (args.repair) {
+      sync::RepairOptions repair;
+      repair.store = store.get();
+      repair.limits.max_bytes = config->search.bulk_max_bytes;
+      if (t->direction == config::Direction::kBoth) {
+        repair.timestamp_column = t->timestamp_column;
+      }
+      options.repair = std::move(repair);
+    }
 
     util::ProgressDisplay::Options shown;
     shown.label = "verify " + name;
@@ -366,9 +394,9 @@ int verify(const std::string& path, const VerifyArgs& args) {
   }
   sides->cassandra->stop();
   std::cout << (args.json ? sync::verifyJson(results) + "\n" : sync::verifyText(results));
-  const bool in_sync =
-      std::all_of(results.begin(), results.end(), [](const auto& r) { return r.report.inSync(); });
-  return in_sync ? kExitOk : kExitDifferences;
+  const bool clean =
+      std::all_of(results.begin(), results.end(), [](const auto& r) { return r.report.clean(); });
+  return clean ? kExitOk : kExitDifferences;
 }
 
 }  // namespace
@@ -415,12 +443,22 @@ int runApp(int argc, char** argv) {
   VerifyArgs verify_args;
   auto* verify_cmd = app.add_subcommand(
       "verify",
-      "Compare tables with their indices (read-only) and report missing, extra and stale "
-      "documents; exit 0 when in sync, 1 when differences were found, 2 on error");
+      "Compare tables with their indices and report missing, extra and stale documents "
+      "(read-only unless --repair); exit 0 when in sync or all repaired, 1 when differences "
+      "remain, 2 on error");
   verify_cmd->add_option("--config,-c", config_path, "Configuration file (YAML)")->required();
   verify_cmd->add_option("--table,-t", verify_args.tables,
                          "Only this table, as keyspace.table (repeatable; default: all)");
   verify_cmd->add_flag("--json", verify_args.json, "Print one JSON object");
+  verify_cmd->add_flag("--repair", verify_args.repair,
+                       "Fix each difference through the daemon's versioned write path (safe "
+                       "while the daemon runs; Cassandra decides what exists) and report what "
+                       "was written");
+  verify_cmd
+      ->add_option("--recheck-after", verify_args.recheck_after_seconds,
+                   "Seconds after which a difference is read again; only those still there are "
+                   "reported (default 5: writes in flight are not differences)")
+      ->check(CLI::NonNegativeNumber);
   verify_cmd->add_option("--rate", verify_args.rate, "Rows read per second at most (0: no limit)")
       ->check(CLI::NonNegativeNumber);
   verify_cmd->add_option("--examples", verify_args.examples,

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -215,7 +216,8 @@ bool isSection(std::span<const Field<Target>> schema, const std::string& prefix)
 
 // The nearest known key to a misspelt one, for "did you mean".
 template <typename Target>
-std::string suggestion(std::span<const Field<Target>> schema, const std::string& key) {
+std::string suggestion(std::span<const Field<Target>> schema, const std::string& key,
+                       const std::string& shown_prefix) {
   std::string best;
   std::size_t best_distance = 4;  // farther than 3 edits is not a typo
   for (const auto& f : schema) {
@@ -225,7 +227,7 @@ std::string suggestion(std::span<const Field<Target>> schema, const std::string&
       best = std::string(f.key);
     }
   }
-  return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
+  return best.empty() ? std::string() : " (did you mean '" + shown_prefix + best + "'?)";
 }
 
 template <typename Target>
@@ -240,13 +242,23 @@ void applyDefaults(std::span<const Field<Target>> schema, Target& target) {
   }
 }
 
-// Walks a mapping, binding every known key and reporting every unknown one.
+// Walks a mapping, binding every known key and reporting every unknown one. Problems name the
+// key as `shown_prefix` + key (a table's keys as tables[N].key, as the operator finds them).
 template <typename Target>
 void walk(std::span<const Field<Target>> schema, const YAML::Node& map, const std::string& prefix,
           Target& target, Problems& problems, std::set<std::string>& seen,
-          std::string_view skip = {}) {
+          std::string_view skip = {}, const std::string& shown_prefix = {}) {
+  // yaml-cpp keeps every copy of a repeated key; one of them would win silently.
+  std::map<std::string, int> lines;
   for (const auto& entry : map) {
     const std::string key = prefix + entry.first.Scalar();
+    const std::string shown = shown_prefix + key;
+    if (auto [first, fresh] = lines.try_emplace(key, entry.first.Mark().line + 1); !fresh) {
+      problems.add(
+          entry.first.Mark(), shown,
+          "is given twice (first on line " + std::to_string(first->second) + "); keep one");
+      continue;
+    }
     if (key == skip) {
       continue;
     }
@@ -256,16 +268,17 @@ void walk(std::span<const Field<Target>> schema, const YAML::Node& map, const st
       if (value) {
         field->bind(target, *value);
       } else {
-        problems.add(entry.second.Mark(), key, value.error().message);
+        problems.add(entry.second.Mark(), shown, value.error().message);
       }
     } else if (isSection(schema, key)) {
       if (entry.second.IsMap()) {
-        walk(schema, entry.second, key + ".", target, problems, seen);
+        walk(schema, entry.second, key + ".", target, problems, seen, {}, shown_prefix);
       } else if (!entry.second.IsNull()) {
-        problems.add(entry.second.Mark(), key, "expected a mapping of settings");
+        problems.add(entry.second.Mark(), shown, "expected a mapping of settings");
       }
     } else {
-      problems.add(entry.first.Mark(), key, "unknown key" + suggestion(schema, key));
+      problems.add(entry.first.Mark(), shown,
+                   "unknown key" + suggestion(schema, key, shown_prefix));
     }
   }
 }
@@ -298,6 +311,17 @@ bool isIdentifier(const std::string& s) {
   });
 }
 
+// Cassandra's own keyspaces: a trigger there would log the cluster's bookkeeping, and
+// `cesync setup` would try to alter them.
+bool isSystemKeyspace(std::string keyspace) {
+  std::transform(keyspace.begin(), keyspace.end(), keyspace.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  static const std::set<std::string> kSystem = {
+      "system",        "system_auth",  "system_schema",         "system_distributed",
+      "system_traces", "system_views", "system_virtual_schema", "system_cluster_metadata"};
+  return kSystem.contains(keyspace);
+}
+
 void parseTables(const YAML::Node& node, Config& config, Problems& problems) {
   if (!node.IsSequence()) {
     problems.add(node.Mark(), "tables", "expected a list of tables");
@@ -315,13 +339,18 @@ void parseTables(const YAML::Node& node, Config& config, Problems& problems) {
     table.line = item.Mark().line + 1;
     applyDefaults(tableSchema(), table);
     std::set<std::string> seen;
-    walk(tableSchema(), item, "", table, problems, seen);
+    walk(tableSchema(), item, "", table, problems, seen, {}, where + ".");
     if (!seen.contains("table")) {
       problems.add(item.Mark(), where + ".table", "is required (keyspace.table)");
     } else if (!isIdentifier(table.keyspace) || !isIdentifier(table.table)) {
       problems.add(item["table"].Mark(), where + ".table",
                    "expected keyspace.table (letters, digits and _), got '" +
                        item["table"].as<std::string>("") + "'");
+    } else if (isSystemKeyspace(table.keyspace)) {
+      problems.add(item["table"].Mark(), where + ".table",
+                   table.keyspace +
+                       " is one of Cassandra's own keyspaces; only application "
+                       "tables can be synced");
     } else if (!names.insert(table.qualifiedName()).second) {
       problems.add(item["table"].Mark(), where + ".table",
                    table.qualifiedName() + " is listed twice");

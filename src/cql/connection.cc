@@ -115,18 +115,39 @@ awaitable<Status> Connection::handshake(ProtocolVersion version) {
   (void)ep;
   stream_.next_layer().set_option(asio::ip::tcp::no_delay(true));
   if (config_.tls.enabled) {
-    if (!isIpAddress(config_.host)) {
+    const std::string& name =
+        config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
+    if (!isIpAddress(name)) {
       // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
       SSL_ctrl(stream_.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(config_.host.c_str()));
+               const_cast<char*>(name.c_str()));
     }
-    stream_.set_verify_mode(asio::ssl::verify_peer);
-    if (config_.tls.verify_hostname) {
-      stream_.set_verify_callback(asio::ssl::host_name_verification(config_.host));
+    stream_.set_verify_mode(config_.tls.verify_peer ? asio::ssl::verify_peer
+                                                    : asio::ssl::verify_none);
+    if (config_.tls.verify_peer && config_.tls.verify_hostname) {
+      // OpenSSL's own check (not a verify callback), so a mismatch has its verify result.
+      X509_VERIFY_PARAM* param = SSL_get0_param(stream_.native_handle());
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (isIpAddress(name)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+      }
     }
     auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::client, kNoThrow);
     if (hec) {
       deadline.cancel();
+      const long verified = SSL_get_verify_result(stream_.native_handle());
+      if (config_.tls.verify_peer && verified != X509_V_OK) {
+        // A certificate we do not trust will not become trusted by trying again.
+        const std::string why = X509_verify_cert_error_string(verified);
+        co_return fail(ErrorCode::kAuth,
+                       where + ": " + kUntrustedCertificate + " (" + why + "; checked against " +
+                           (config_.tls.verify_hostname ? "the name " + name + " and " : "") +
+                           (config_.tls.ca_file.empty() ? std::string("the system's CAs")
+                                                        : "the CA in " + config_.tls.ca_file) +
+                           ")");
+      }
       co_return tl::unexpected(
           makeError(ErrorCode::kIo, where + ": TLS handshake failed: " + hec.message()));
     }

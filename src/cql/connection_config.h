@@ -16,9 +16,17 @@ struct TlsConfig {
   /// PEM client certificate and key, when the nodes require client authentication.
   std::string cert_file;
   std::string key_file;
-  /// Check that the node's certificate names the host (or IP) we connect to.
+  /// Check the node's certificate chain against the CA (off only for tests).
+  bool verify_peer = true;
+  /// Check that the node's certificate names the host (or IP) we connect to, or server_name.
   bool verify_hostname = true;
+  /// The name to send (SNI) and check the certificate against; empty: the host connected to.
+  std::string server_name;
 };
+
+/// The start of the message of a connection refused because the node's certificate is not
+/// trusted (an ErrorCode::kAuth error), so that callers can name the settings to fix.
+inline constexpr const char* kUntrustedCertificate = "the node's TLS certificate is not trusted";
 
 /// Settings of one connection to one node.
 struct ConnectionConfig {

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <charconv>
+
 #include "es/json_util.h"
 
 namespace cesync::es {
@@ -332,6 +334,22 @@ Result<BulkResponse> parseBulkResponse(std::string_view body, std::size_t expect
                                           std::to_string(expected_items));
   }
   return out;
+}
+
+std::optional<std::int64_t> conflictCurrentVersion(std::string_view reason) {
+  constexpr std::string_view kMarker = "current version [";
+  const auto at = reason.find(kMarker);
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const char* begin = reason.data() + at + kMarker.size();
+  const char* end = reason.data() + reason.size();
+  std::int64_t version = 0;
+  const auto [next, ec] = std::from_chars(begin, end, version);
+  if (ec != std::errc() || next == end || *next != ']') {
+    return std::nullopt;
+  }
+  return version;
 }
 
 }  // namespace cesync::es

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,5 +76,11 @@ enum class RequestOutcome : std::uint8_t {
 };
 
 [[nodiscard]] RequestOutcome classifyBulkStatus(int http_status);
+
+/// The version the index holds, read from a version conflict's reason ("[id]: version conflict,
+/// current version [N] is higher or equal to the one provided [M]", the same in Elasticsearch and
+/// OpenSearch); nullopt when the reason does not say. A deleted document's version lives on for
+/// `index.gc_deletes` (60 s): only the reason tells it.
+[[nodiscard]] std::optional<std::int64_t> conflictCurrentVersion(std::string_view reason);
 
 }  // namespace cesync::es

@@ -25,6 +25,12 @@ Status globalInit() {
   return {};
 }
 
+// Failures to trust the server's certificate: no retry will change them.
+bool untrustedCertificate(CURLcode code) {
+  return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_ISSUER_ERROR ||
+         code == CURLE_SSL_CRL_BADFILE;
+}
+
 ErrorCode errorCodeFor(CURLcode code) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -80,7 +86,8 @@ struct CurlTransport::Transfer {
   std::size_t body_bytes = 0;
   std::size_t wire_bytes = 0;
   std::array<char, CURL_ERROR_SIZE> error{};
-  std::string url;
+  std::string url;          // as configured, for messages
+  std::string request_url;  // with tls.server_name as its host, when set
   std::string content_type_header;
   Result<HttpResponse> result = fail(ErrorCode::kInternal, "request not run");
 
@@ -141,13 +148,33 @@ CurlTransport::CurlTransport(TransportOptions options, EsStats* stats, CURLM* mu
     : options_(std::move(options)),
       stats_(stats),
       multi_(multi),
-      static_headers_(staticHeaders(options_)) {}
+      static_headers_(staticHeaders(options_)),
+      request_base_url_(options_.base_url) {
+  const std::string& name = options_.tls.server_name;
+  if (name.empty()) {
+    return;
+  }
+  // curl checks the certificate against the URL's host: put server_name there and connect to
+  // the configured host and port (CURLOPT_CONNECT_TO), which also sends server_name as SNI.
+  const std::string& url = options_.base_url;
+  const std::size_t host_at = url.find("://") + 3;
+  const std::string authority = url.substr(host_at);  // base_url has no path
+  const std::size_t colon = authority.rfind(':');
+  const bool has_port =
+      colon != std::string::npos && authority.find(']', colon) == std::string::npos;
+  const std::string host = has_port ? authority.substr(0, colon) : authority;
+  const std::string port =
+      has_port ? authority.substr(colon + 1) : (url.rfind("https://", 0) == 0 ? "443" : "80");
+  request_base_url_ = url.substr(0, host_at) + name + ":" + port;
+  connect_to_ = curl_slist_append(nullptr, (name + ":" + port + ":" + host + ":" + port).c_str());
+}
 
 CurlTransport::~CurlTransport() {
   for (CURL* easy : idle_) {
     curl_easy_cleanup(easy);
   }
   curl_multi_cleanup(multi_);
+  curl_slist_free_all(connect_to_);
 }
 
 CURL* CurlTransport::acquireEasy() {
@@ -176,7 +203,13 @@ Status CurlTransport::start(Transfer& t, const HttpRequest& request) {
   CURL* e = t.easy;
   t.max_bytes = options_.max_response_bytes;
   t.url = options_.base_url + request.path;
-  curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
+  if (connect_to_ != nullptr) {
+    t.request_url = request_base_url_ + request.path;
+    curl_easy_setopt(e, CURLOPT_URL, t.request_url.c_str());
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to_);
+  } else {
+    curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
+  }
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   // HTTP/1.1 on purpose: one request per connection at a time is what max_connections counts,
   // and the engines' HTTP layers are built for it.
@@ -304,6 +337,17 @@ void CurlTransport::finish(Transfer& t, int curl_code) {
     }
     const std::string detail =
         t.error[0] != '\0' ? std::string(t.error.data()) : std::string(curl_easy_strerror(code));
+    if (untrustedCertificate(static_cast<CURLcode>(code)) && options_.tls.verify_peer) {
+      const std::string name =
+          options_.tls.server_name.empty() ? std::string() : " as " + options_.tls.server_name;
+      t.result = fail(ErrorCode::kAuth,
+                      t.url + ": " + kUntrustedServerCertificate + name + " (" + detail +
+                          "; checked against " +
+                          (options_.tls.ca_file.empty() ? std::string("the system's CAs")
+                                                        : "the CA in " + options_.tls.ca_file) +
+                          ")");
+      return;
+    }
     t.result = fail(errorCodeFor(code), t.url + ": " + detail);
     return;
   }

@@ -48,6 +48,9 @@ class CurlTransport final : public HttpTransport {
   CURLM* multi_;
   std::vector<CURL*> idle_;
   std::vector<std::string> static_headers_;
+  // With tls.server_name: the base URL naming that server, and where it really connects.
+  std::string request_base_url_;
+  curl_slist* connect_to_ = nullptr;
 };
 
 }  // namespace cesync::es

@@ -11,6 +11,36 @@ PaddedJson::PaddedJson(std::string_view text, std::size_t capacity) {
   }
 }
 
+namespace {
+
+// A body that is not the engine's JSON, as a proxy in front of it answers: the title of an HTML
+// page, else the start of the text, on one line.
+std::string plainSummary(std::string_view body) {
+  const std::size_t open = body.find("<title>");
+  if (open != std::string_view::npos) {
+    const std::size_t from = open + 7;
+    const std::size_t close = body.find("</title>", from);
+    if (close != std::string_view::npos && close - from <= 300) {
+      body = body.substr(from, close - from);
+    }
+  }
+  std::string out;
+  for (const char c : body.substr(0, 300)) {
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (!space) {
+      out += c;
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';
+    }
+  }
+  while (!out.empty() && out.back() == ' ') {
+    out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string errorSummary(std::string_view body) {
   PaddedJson json(body, 0);
   simdjson::ondemand::parser parser;
@@ -35,7 +65,7 @@ std::string errorSummary(std::string_view body) {
     }
   }
   if (type.empty() && reason.empty()) {
-    return std::string(body.substr(0, 300));
+    return plainSummary(body);
   }
   return type + ": " + reason;
 }

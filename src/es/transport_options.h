@@ -25,7 +25,13 @@ struct TlsOptions {
   std::string client_key_password;
   bool verify_peer = true;  // check the server certificate chain
   bool verify_host = true;  // check the certificate names the host
+  std::string server_name;  // name to send (SNI) and check; empty: the URL's host
 };
+
+/// The start of the message of a request refused because the server's certificate is not
+/// trusted (an ErrorCode::kAuth error), so that callers can name the settings to fix.
+inline constexpr const char* kUntrustedServerCertificate =
+    "the server's TLS certificate is not trusted";
 
 /// Everything the HTTP transport needs to reach one cluster.
 struct TransportOptions {

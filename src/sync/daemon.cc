@@ -150,6 +150,9 @@ Result<Daemon::Pipelines> Daemon::build(const std::vector<config::TableConfig>& 
     return fail(triggers.error().code,
                 "reading the installed triggers: " + triggers.error().message);
   }
+  // The tables' own problems first: "run setup first" would send the operator to a setup that
+  // refuses them too.
+  CESYNC_TRY(checkTables(*session_, tables));
   std::vector<StreamTable> streamed;
   for (const auto& t : tables) {
     const std::string where =
@@ -381,6 +384,10 @@ Status Daemon::snapshotTable(const Table& table, bool afresh, const std::atomic<
                           "newer, {} dead letters, {} ranges resumed",
                           name, report.rows, seconds, static_cast<double>(report.rows) / seconds,
                           report.already_newer, report.dead_letters, report.ranges_resumed));
+  if (report.dead_letters > 0) {
+    // The snapshot's refusals are dead letters like the stream's: logged and counted now.
+    countDeadLetters(name, StreamCursors::tableScope(name), Event::kDeadLetters);
+  }
   return {};
 }
 
@@ -496,7 +503,7 @@ void Daemon::watchRetention(std::int64_t checkpoint) {
       reading.share >= 1
           ? fmt::format("the change-log position is {:.0f} s behind, longer than changelog.ttl "
                         "({} s): changes older than the TTL may have expired unread; run `cesync "
-                        "verify` once the daemon has caught up",
+                        "verify --repair` once the daemon has caught up",
                         behind, ttl)
           : fmt::format("the change-log position is {:.0f} s behind, {:.0f}% of changelog.ttl "
                         "({} s): changes not read within the TTL expire and are lost",

@@ -42,7 +42,9 @@ Result<cql::SessionConfig> cassandraSessionConfig(const config::Config& config) 
   s.tls.ca_file = c.tls.ca_file;
   s.tls.cert_file = c.tls.cert_file;
   s.tls.key_file = c.tls.key_file;
+  s.tls.verify_peer = c.tls.verify;
   s.tls.verify_hostname = c.tls.verify;
+  s.tls.server_name = c.tls.server_name;
   CESYNC_ASSIGN_OR_RETURN(consistency, parseConsistency(c.consistency));
   s.consistency = consistency;
   s.request_timeout = c.request_timeout;
@@ -72,6 +74,7 @@ es::ClientOptions searchClientOptions(const config::Config& config) {
   o.transport.tls.client_key = c.tls.key_file;
   o.transport.tls.verify_peer = c.tls.verify;
   o.transport.tls.verify_host = c.tls.verify;
+  o.transport.tls.server_name = c.tls.server_name;
   o.bulk.max_in_flight = c.bulk_max_in_flight;
   return o;
 }
@@ -80,12 +83,20 @@ Result<std::unique_ptr<cql::Session>> connectCassandra(const config::Config& con
   CESYNC_ASSIGN_OR_RETURN(session_config, cassandraSessionConfig(config));
   auto session = cql::Session::connect(session_config);
   if (!session) {
-    const bool refused = session.error().code == ErrorCode::kAuth;
-    return fail(session.error().code,
-                std::string(refused ? "Cassandra refused the login (cassandra.username, "
-                                      "cassandra.password): "
-                                    : "cannot connect to Cassandra (cassandra.contact_points): ") +
-                    session.error().message);
+    const std::string& message = session.error().message;
+    std::string what = "cannot connect to Cassandra (cassandra.contact_points): ";
+    if (message.find(cql::kUntrustedCertificate) != std::string::npos) {
+      what =
+          "Cassandra's TLS certificate is not trusted (cassandra.tls.ca_file must name the CA "
+          "that signed it; cassandra.tls.server_name, a name it carries): ";
+    } else if (session.error().code == ErrorCode::kAuth) {
+      what = "Cassandra refused the login (cassandra.username, cassandra.password): ";
+    } else if (message.find("TLS") != std::string::npos) {
+      what =
+          "cannot connect to Cassandra over TLS (cassandra.contact_points, cassandra.tls.ca_file, "
+          "cassandra.tls.cert_file, cassandra.tls.key_file): ";
+    }
+    return fail(session.error().code, what + message);
   }
   return std::move(*session);
 }
@@ -93,12 +104,23 @@ Result<std::unique_ptr<cql::Session>> connectCassandra(const config::Config& con
 Result<std::unique_ptr<es::EsClient>> connectSearch(es::ClientOptions options, const Clock& clock) {
   auto search = es::EsClient::connect(std::move(options), clock);
   if (!search) {
-    const bool refused = search.error().code == ErrorCode::kAuth;
-    return fail(search.error().code,
-                std::string(refused ? "the search engine refused the credentials "
-                                      "(search.username, search.password, search.api_key): "
-                                    : "cannot reach the search engine (search.urls): ") +
-                    search.error().message);
+    const std::string& message = search.error().message;
+    std::string what = "cannot reach the search engine (search.urls): ";
+    if (message.find(es::kUntrustedServerCertificate) != std::string::npos) {
+      what =
+          "the search engine's TLS certificate is not trusted (search.tls.ca_file must name the "
+          "CA that signed it; search.tls.server_name, a name it carries): ";
+    } else if (search.error().code == ErrorCode::kAuth &&
+               message.find("HTTP 40") == std::string::npos) {
+      what =
+          "TLS with the search engine failed (search.tls.ca_file, search.tls.cert_file, "
+          "search.tls.key_file): ";
+    } else if (search.error().code == ErrorCode::kAuth) {
+      what =
+          "the search engine refused the credentials (search.username, search.password, "
+          "search.api_key): ";
+    }
+    return fail(search.error().code, what + message);
   }
   return std::move(*search);
 }

@@ -5,6 +5,7 @@
 #include "changelog/changelog_schema.h"
 #include "sync/doc_fields.h"
 #include "sync/mapping.h"
+#include "sync/to_cassandra/index_sync.h"
 
 namespace cesync::sync {
 
@@ -45,8 +46,28 @@ Status invalidatePreparedStatements(cql::Session& session, const config::TableCo
 
 }  // namespace
 
+Status checkTables(cql::Session& session, const std::vector<config::TableConfig>& tables) {
+  for (const auto& table : tables) {
+    const std::string where =
+        "tables: " + table.qualifiedName() + " (line " + std::to_string(table.line) + ")";
+    auto schema = loadTableSchema(session, table.keyspace, table.table);
+    if (!schema) {
+      return fail(schema.error().code, where + ": " + schema.error().message);
+    }
+    if (table.direction != config::Direction::kToSearch) {
+      if (auto usable = IndexSync::checkTable(*schema, table.timestamp_column); !usable) {
+        return fail(ErrorCode::kConfig, where + ": " + usable.error().message);
+      }
+    }
+  }
+  return {};
+}
+
 Status runSetup(const config::Config& config, cql::Session& session, es::EsClient& search,
                 std::ostream& report) {
+  // Every table is checked before anything is changed: a table `cesync run` would refuse (no such
+  // table, an unusable timestamp_column) must not leave a trigger or an index behind.
+  CESYNC_TRY(checkTables(session, config.tables));
   changelog::ChangelogSchema log;
   log.keyspace = config.changelog.keyspace;
   log.table = config.changelog.table;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <ostream>
+#include <vector>
 
 #include "common/result.h"
 #include "config/config.h"
@@ -12,6 +13,11 @@ namespace cesync::sync {
 
 /// The trigger class `cesync setup` installs (trigger/).
 inline constexpr const char* kTriggerClass = "cesync.trigger.ChangeLogTrigger";
+
+/// Checks what `setup` cannot fix: every table exists and, when it takes documents back, has a
+/// usable timestamp_column. The error names the table and its line.
+[[nodiscard]] Status checkTables(cql::Session& session,
+                                 const std::vector<config::TableConfig>& tables);
 
 /// The index body (settings and derived mapping) for a table.
 std::string indexBody(const TableSchema& schema, const es::ServerInfo& server);

@@ -14,7 +14,7 @@ def doc_id(k, c):
 
 
 def verify(daemon, *args):
-    out = daemon.command("verify", *args, timeout=120)
+    out = daemon.command("verify", "--recheck-after", "0.2", *args, timeout=120)
     assert out.returncode in (0, 1), f"cesync verify failed ({out.returncode}):\n{out.stdout}\n{out.stderr}"
     return out
 

@@ -153,18 +153,22 @@ std::optional<std::int64_t> TableSync::oldestUnwritten() const {
   return oldest;
 }
 
+void TableSync::addWork(KeyWork work) {
+  // Documents that a range delete removed are found by comparing the whole partition with the
+  // index, so a slice is re-read as its partition (range deletes are rare).
+  // With static columns, a partition without rows reads as one row of nulls for the
+  // clustering columns; its document must go when a row arrives and come back when the last
+  // row goes, so every change re-reads the whole partition.
+  if (work.scope == KeyWork::Scope::kSlice ||
+      (!schema_.statics.empty() && !schema_.clustering.empty())) {
+    work.scope = KeyWork::Scope::kPartition;
+  }
+  work_.push_back(std::move(work));
+}
+
 Result<FlushReport> TableSync::flush() {
   for (auto& w : coalescer_.drain()) {
-    // Documents that a range delete removed are found by comparing the whole partition with the
-    // index, so a slice is re-read as its partition (range deletes are rare).
-    // With static columns, a partition without rows reads as one row of nulls for the
-    // clustering columns; its document must go when a row arrives and come back when the last
-    // row goes, so every change re-reads the whole partition.
-    if (w.scope == KeyWork::Scope::kSlice ||
-        (!schema_.statics.empty() && !schema_.clustering.empty())) {
-      w.scope = KeyWork::Scope::kPartition;
-    }
-    work_.push_back(std::move(w));
+    addWork(std::move(w));
   }
   const std::int64_t now = clock_.wallMicros();
   if (options_.expiry_timers) {

@@ -61,6 +61,8 @@ class TableSync {
             TableSchema schema, TableSyncOptions options, const Clock& clock);
 
   void add(const changelog::ChangelogEntry& entry) { coalescer_.add(entry); }
+  /// Work named otherwise than by the change log (verify's repair), written at the next flush.
+  void addWork(KeyWork work);
 
   /// Re-reads and writes everything added since the last flush, and the re-reads still
   /// settling. On an error the work is kept and the next flush tries again.

@@ -10,9 +10,11 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cql/token_map.h"
 #include "cql/types/value_codec.h"
+#include "es/bulk_encoder.h"
 #include "es/index_admin.h"
 #include "es/multi_get.h"
 #include "es/search_scanner.h"
@@ -22,14 +24,12 @@
 #include "sync/to_search/partition_documents.h"
 #include "sync/to_search/row_fetcher.h"
 #include "sync/to_search/snapshot.h"
+#include "sync/to_search/table_sync.h"
 #include "util/json_writer.h"
 #include "util/murmur3.h"
 
 namespace cesync::sync {
 namespace {
-
-// Rows whose document was not in its token's place, looked up by id in batches of this many.
-constexpr std::size_t kLookupBatch = 500;
 
 std::string qualifiedName(const TableSchema& schema) {
   return schema.keyspace + "." + schema.table;
@@ -95,8 +95,23 @@ std::optional<std::int64_t> sortToken(std::string_view sort) {
   return token;
 }
 
-// The rows of one token range, as entries: id, document and write time as the snapshot builds
-// them.
+// A row as verify compares it: id, document and write time as the snapshot builds them.
+Result<VerifyEntry> rowEntry(const RowFetcher& fetcher, const DocBuilder& builder,
+                             const cql::Row& row) {
+  VerifyEntry entry;
+  CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher.tokenColumn()));
+  entry.token = token;
+  CESYNC_ASSIGN_OR_RETURN(id, builder.documentId(row));
+  entry.id = std::move(id);
+  entry.version = fetcher.rowWriteTime(row);
+  // A row whose document cannot be built has an empty source: its document, if any, differs.
+  if (!builder.appendDocument(entry.source, row, fetcher.schema().columns, token, entry.id)) {
+    entry.source.clear();
+  }
+  return entry;
+}
+
+// The rows of one token range, as entries.
 class RowStream final : public EntryStream {
  public:
   RowStream(cql::Pager pager, const RowFetcher& fetcher, const DocBuilder& builder,
@@ -122,17 +137,7 @@ class RowStream final : public EntryStream {
       at_ = 0;
       CESYNC_TRY(on_page_(rows_.size()));
     }
-    const cql::Row row = rows_[at_++];
-    VerifyEntry entry;
-    CESYNC_ASSIGN_OR_RETURN(token, row.get<std::int64_t>(fetcher_.tokenColumn()));
-    entry.token = token;
-    CESYNC_ASSIGN_OR_RETURN(id, builder_.documentId(row));
-    entry.id = std::move(id);
-    entry.version = fetcher_.rowWriteTime(row);
-    // A row whose document cannot be built has an empty source: its document, if any, differs.
-    if (!builder_.appendDocument(entry.source, row, fetcher_.schema().columns, token, entry.id)) {
-      entry.source.clear();
-    }
+    CESYNC_ASSIGN_OR_RETURN(entry, rowEntry(fetcher_, builder_, rows_[at_++]));
     return std::optional<VerifyEntry>(std::move(entry));
   }
 
@@ -183,15 +188,21 @@ class DocumentStream final : public EntryStream {
   bool ended_ = false;
 };
 
-// The versions of those of `ids` that exist in `index` (real-time).
-Result<std::unordered_map<std::string, std::int64_t>> documentVersions(
+// A document as it is in the index now.
+struct CurrentDocument {
+  std::int64_t version = -1;
+  std::string source;
+};
+
+// Those of `ids` that exist in `index`, read in real time.
+Result<std::unordered_map<std::string, CurrentDocument>> currentDocuments(
     es::EsClient& client, const std::string& index, const std::vector<std::string>& ids) {
-  std::unordered_map<std::string, std::int64_t> out;
+  std::unordered_map<std::string, CurrentDocument> out;
   if (ids.empty()) {
     return out;
   }
-  CESYNC_ASSIGN_OR_RETURN(response, es::multiGet(client.transport(), index, ids, "_source=false",
-                                                 "looking up documents of " + index));
+  CESYNC_ASSIGN_OR_RETURN(response, es::multiGet(client.transport(), index, ids, "",
+                                                 "reading documents of " + index + " again"));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array docs;
@@ -202,44 +213,48 @@ Result<std::unordered_map<std::string, std::int64_t>> documentVersions(
   for (auto d : docs) {
     bool found = false;
     std::string_view id;
-    std::int64_t version = -1;
+    simdjson::dom::element source;
     if (d["found"].get_bool().get(found) != simdjson::SUCCESS || !found ||
-        d["_id"].get_string().get(id) != simdjson::SUCCESS) {
+        d["_id"].get_string().get(id) != simdjson::SUCCESS ||
+        d["_source"].get(source) != simdjson::SUCCESS) {
       continue;
     }
-    if (d["_version"].get_int64().get(version) != simdjson::SUCCESS) {
-      version = -1;
+    CurrentDocument current;
+    if (d["_version"].get_int64().get(current.version) != simdjson::SUCCESS) {
+      current.version = -1;
     }
-    out.emplace(std::string(id), version);
+    current.source = simdjson::minify(source);
+    out.emplace(std::string(id), std::move(current));
   }
   return out;
 }
 
-// A document to check against the table by the key its id names.
-struct Orphan {
+// Differences waiting to be read again, per worker, found at most this many ahead: past it, the
+// walk waits for the oldest to be due.
+constexpr std::size_t kMaxWaiting = 10'000;
+// Differences read again (and repaired) per round trip.
+constexpr std::size_t kRecheckBatch = 500;
+
+// A difference found by the walk, until it is read again.
+struct Pending {
   Difference difference;
+  // The key its id names (when `keyed`): the row to read again, and to repair.
   KeyWork key;
+  bool keyed = false;
+  // A document outside its key's token place (another or no cesync_token): counted only when
+  // its row does not exist, else that row's own walk counts it.
+  bool foreign = false;
+  Clock::TimePoint found{};
 };
 
-// Those of `orphans` whose key has no row, as extra documents (a row that exists was counted
-// stale by its own token's walk: its document is not in its place). Empties `orphans`.
-Result<std::vector<Difference>> orphansWithoutRow(RowFetcher& fetcher,
-                                                  std::vector<Orphan>& orphans) {
-  std::vector<KeyWork> work;
-  work.reserve(orphans.size());
-  for (auto& o : orphans) {
-    work.push_back(std::move(o.key));
-  }
-  CESYNC_ASSIGN_OR_RETURN(fetched, fetcher.fetch(work));
-  std::vector<Difference> extra;
-  for (std::size_t i = 0; i < fetched.size(); ++i) {
-    if (fetched[i].rowCount() == 0) {
-      extra.push_back(std::move(orphans[i].difference));
-    }
-  }
-  orphans.clear();
-  return extra;
-}
+// What one worker thread owns: its search client, its row reads, its repair writer and its
+// queue of differences to read again.
+struct Worker {
+  std::unique_ptr<es::EsClient> client;
+  std::unique_ptr<RowFetcher> lookups;
+  std::unique_ptr<TableSync> repairer;
+  std::deque<Pending> waiting;
+};
 
 // What the workers share: the queue of ranges, the report, the pace, the first error.
 class VerifyRun {
@@ -254,7 +269,12 @@ class VerifyRun {
         progress_(progress),
         fetcher_(session, schema, options.consistency, 1),
         builder_(documentBuilderFor(schema)),
-        started_(clock.now()) {}
+        started_(clock.now()),
+        started_micros_(clock.wallMicros()) {
+    if (options_.repair) {
+      report_.repair = RepairReport{};
+    }
+  }
 
   Status prepare() {
     CESYNC_ASSIGN_OR_RETURN(
@@ -267,8 +287,10 @@ class VerifyRun {
   Status run() {
     {
       // Documents written moments ago must be searchable, or they would be reported missing.
-      CESYNC_ASSIGN_OR_RETURN(client, es::EsClient::connect(options_.search, clock_));
-      CESYNC_TRY(client->admin().refresh(options_.index));
+      Worker main;
+      CESYNC_TRY(connect(main));
+      CESYNC_TRY(retrying("refreshing " + options_.index,
+                          [&] { return main.client->admin().refresh(options_.index); }));
     }
     const auto ranges = splitTokenRing(options_.ranges);
     for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -312,6 +334,69 @@ class VerifyRun {
                 "verify of " + qualifiedName(fetcher_.schema()) + " stopped");
   }
 
+  // Waits the backoff's next delay, in short steps so that a stop is honoured quickly.
+  Status pause(Backoff& backoff, const std::string& what) {
+    const auto delay = backoff.next();
+    if (!delay) {
+      return fail(ErrorCode::kUnavailable,
+                  what + " (gave up after " + std::to_string(backoff.attempts()) + " attempts)");
+    }
+    if (options_.on_retry) {
+      options_.on_retry("verify of " + qualifiedName(fetcher_.schema()) + ": " + what +
+                        "; retrying in " + std::to_string(delay->count()) + " ms");
+    }
+    return sleepFor(*delay);
+  }
+
+  Status sleepFor(Clock::Duration left) {
+    while (left.count() > 0) {
+      if (stopping()) {
+        return cancelled();
+      }
+      const auto step = std::min<Clock::Duration>(left, std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(step);
+      left -= step;
+    }
+    return stopping() ? cancelled() : Status{};
+  }
+
+  // Runs `attempt` until it succeeds, retrying transient faults.
+  Status retrying(const std::string& what, const std::function<Status()>& attempt) {
+    Backoff backoff(options_.retry);
+    while (true) {
+      auto done = attempt();
+      if (done || !isTransient(done.error().code) || stopping()) {
+        return done;
+      }
+      CESYNC_TRY(pause(backoff, what + " failed: " + done.error().toString()));
+    }
+  }
+
+  Status connect(Worker& w) {
+    auto connectOnce = [&]() -> Status {
+      CESYNC_ASSIGN_OR_RETURN(client, es::EsClient::connect(options_.search, clock_));
+      w.client = std::move(client);
+      return {};
+    };
+    if (auto connected = retrying("connecting to the search engine", connectOnce); !connected) {
+      return connected;
+    }
+    // For reading rows again by key (its prepared statements are this worker's own).
+    w.lookups = std::make_unique<RowFetcher>(session_, fetcher_.schema(), options_.consistency, 32);
+    if (options_.repair) {
+      TableSyncOptions sync;
+      sync.index = options_.index;
+      sync.limits = options_.repair->limits;
+      sync.settle = std::chrono::milliseconds(0);  // the rows were just read: write what is there
+      sync.consistency = options_.consistency;
+      sync.timestamp_column = options_.repair->timestamp_column;
+      sync.expiry_timers = false;  // the daemon's stream owns them
+      w.repairer = std::make_unique<TableSync>(session_, *w.client, *options_.repair->store,
+                                               fetcher_.schema(), std::move(sync), clock_);
+    }
+    return {};
+  }
+
   std::optional<Range> take() {
     std::lock_guard guard(mutex_);
     if (queue_.empty() || stopping()) {
@@ -324,13 +409,12 @@ class VerifyRun {
 
   void work() {
     auto done = [&]() -> Status {
-      CESYNC_ASSIGN_OR_RETURN(client, es::EsClient::connect(options_.search, clock_));
-      // For looking rows up by key (its prepared statements are this worker's own).
-      RowFetcher lookups(session_, fetcher_.schema(), options_.consistency, 32);
+      Worker w;
+      CESYNC_TRY(connect(w));
       while (auto range = take()) {
-        CESYNC_TRY(verifyRange(*client, lookups, *range));
+        CESYNC_TRY(verifyRange(w, *range));
       }
-      return {};
+      return settle(w, /*drain=*/true);
     }();
     if (!done && !(done.error().code == ErrorCode::kCancelled && stopping())) {
       std::lock_guard guard(mutex_);
@@ -357,19 +441,32 @@ class VerifyRun {
       due = started_ + std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(
                            static_cast<double>(paced_rows_) / options_.max_rows_per_second));
     }
-    while (clock_.now() < due) {
-      if (stopping()) {
-        return cancelled();
-      }
-      std::this_thread::sleep_for(
-          std::min<Clock::Duration>(due - clock_.now(), std::chrono::milliseconds(50)));
-    }
+    const auto now = clock_.now();
+    return now < due ? sleepFor(due - now) : Status{};
+  }
+
+  // Compares one range, taken up after its last compared token when a transient fault ends an
+  // attempt.
+  Status verifyRange(Worker& w, const Range& range) {
+    MergeCounts counts;
+    CESYNC_TRY(retrying("comparing token range " + std::to_string(range.index),
+                        [&] { return walk(w, range, counts); }));
+    std::lock_guard guard(mutex_);
+    report_.rows += counts.rows;
+    report_.documents += counts.documents;
+    ++ranges_done_;
+    reportProgressLocked();
     return {};
   }
 
-  Status verifyRange(es::EsClient& client, RowFetcher& lookup_fetcher, const Range& range) {
-    cql::Statement statement = cql::Statement::of(
-        after_, {cql::Value::bigint(range.range.start), cql::Value::bigint(range.range.end)});
+  // One attempt at a range, from after `counts.last_token` (or its start).
+  Status walk(Worker& w, const Range& range, MergeCounts& counts) {
+    TokenRange rest = range.range;
+    if (counts.last_token) {
+      rest.start = *counts.last_token;
+    }
+    cql::Statement statement =
+        cql::Statement::of(after_, {cql::Value::bigint(rest.start), cql::Value::bigint(rest.end)});
     statement.page_size = options_.page_size;
     statement.consistency = options_.consistency;
     statement.idempotent = true;
@@ -381,117 +478,330 @@ class VerifyRun {
                    });
     es::ScanOptions scan;
     scan.index = options_.index;
-    scan.query = rangeQuery(range.range, range.index == 0);
-    scan.sort = rangeSort(client);
+    scan.query = rangeQuery(rest, range.index == 0 && !counts.last_token);
+    scan.sort = rangeSort(*w.client);
     scan.page_size = static_cast<std::size_t>(std::clamp(options_.page_size, 1, 10'000));
     scan.mode = es::ScanMode::kPointInTime;
-    DocumentStream documents(client.scan(std::move(scan)),
+    DocumentStream documents(w.client->scan(std::move(scan)),
                              [this] { return stopping() ? cancelled() : Status{}; });
-    std::vector<Difference> lookups;  // rows without a document in their token's place
-    auto resolve = [&]() -> Status {
-      std::vector<std::string> ids;
-      ids.reserve(lookups.size());
-      for (const auto& d : lookups) {
-        ids.push_back(d.id);
-      }
-      CESYNC_ASSIGN_OR_RETURN(found, documentVersions(client, options_.index, ids));
-      for (auto& d : lookups) {
-        if (const auto at = found.find(d.id); at != found.end()) {
-          // A document with no or another token: not what cesync writes for this row.
-          d.kind = DifferenceKind::kStale;
-          d.document_version = at->second;
-          d.reason = "content";
-        }
-      }
-      record(lookups);
-      lookups.clear();
-      return {};
-    };
-    std::vector<Orphan> orphans;  // documents whose token is not their id's
-    auto resolveOrphans = [&]() -> Status {
-      CESYNC_ASSIGN_OR_RETURN(extra, orphansWithoutRow(lookup_fetcher, orphans));
-      record(extra);
-      return {};
-    };
     auto onGroup = [&](std::vector<Difference>& group) -> Status {
-      std::vector<Difference> now;
+      // Read again what is due first: a failure then leaves this token to the next attempt.
+      CESYNC_TRY(settle(w, /*drain=*/false));
       for (auto& d : group) {
-        if (d.kind == DifferenceKind::kMissing) {
-          lookups.push_back(std::move(d));
-          continue;
-        }
-        if (d.kind == DifferenceKind::kExtra) {
-          // A document whose id names a key of another token may be that row's document with
-          // a wrong token: it is extra only if that row does not exist.
-          Orphan o{std::move(d), {}};
-          if (keyOfDocumentId(fetcher_.schema(), o.difference.id, o.key.pk, o.key.ck) &&
-              util::murmur3Token(cql::TokenMap::routingKey(o.key.pk)) != o.difference.token) {
-            orphans.push_back(std::move(o));
-          } else {
-            now.push_back(std::move(o.difference));
-          }
-          continue;
-        }
-        now.push_back(std::move(d));
+        Pending p{std::move(d), {}, false, false, clock_.now()};
+        p.keyed = keyOfDocumentId(fetcher_.schema(), p.difference.id, p.key.pk, p.key.ck);
+        // A document whose id names a key of another token may be that row's document with a
+        // wrong token.
+        p.foreign = p.keyed && p.difference.kind == DifferenceKind::kExtra &&
+                    util::murmur3Token(cql::TokenMap::routingKey(p.key.pk)) != p.difference.token;
+        w.waiting.push_back(std::move(p));
       }
-      record(now);
-      if (lookups.size() >= kLookupBatch) {
-        CESYNC_TRY(resolve());
-      }
-      return orphans.size() >= kLookupBatch ? resolveOrphans() : Status{};
+      return Status{};
     };
-    CESYNC_ASSIGN_OR_RETURN(
-        counts, mergeStreams(rows, documents, MergeOptions{options_.compare_versions}, onGroup));
-    CESYNC_TRY(resolveOrphans());
-    CESYNC_TRY(resolve());
-    std::lock_guard guard(mutex_);
-    report_.rows += counts.rows;
-    report_.documents += counts.documents;
-    ++ranges_done_;
-    reportProgressLocked();
+    return mergeStreams(rows, documents, MergeOptions{options_.compare_versions}, onGroup, counts);
+  }
+
+  // Reads again the differences that are due: in batches once enough are, all of them (waiting
+  // for the last to be due) with `drain`, and the oldest as soon as too many wait.
+  Status settle(Worker& w, bool drain) {
+    while (!w.waiting.empty()) {
+      const auto now = clock_.now();
+      std::size_t due = 0;
+      while (due < w.waiting.size() && due < kRecheckBatch &&
+             w.waiting[due].found + options_.recheck_after <= now) {
+        ++due;
+      }
+      const bool full = w.waiting.size() >= kMaxWaiting;
+      if (due == 0) {
+        if (!drain && !full) {
+          return {};
+        }
+        CESYNC_TRY(sleepFor(w.waiting.front().found + options_.recheck_after - now));
+        continue;
+      }
+      if (due < kRecheckBatch && !drain && !full) {
+        return {};
+      }
+      std::vector<Pending> batch;
+      batch.reserve(due);
+      for (std::size_t i = 0; i < due; ++i) {
+        batch.push_back(w.waiting[i]);
+      }
+      std::vector<Pending> confirmed;
+      CESYNC_TRY(retrying("reading differences of " + options_.index + " again",
+                          [&] { return recheck(w, batch, confirmed); }));
+      w.waiting.erase(w.waiting.begin(), w.waiting.begin() + static_cast<std::ptrdiff_t>(due));
+      if (options_.repair) {
+        CESYNC_TRY(repair(w, confirmed));
+      }
+    }
     return {};
   }
 
-  // Documents with no token: extra unless their id names a row that exists (that row's walk
-  // counted the document stale already).
-  Status strays() {
-    CESYNC_ASSIGN_OR_RETURN(client, es::EsClient::connect(options_.search, clock_));
-    es::ScanOptions scan;
-    scan.index = options_.index;
-    scan.query =
-        std::string(R"({"bool":{"must_not":{"exists":{"field":")") + kTokenField + R"("}}}})";
-    scan.sort = std::string(R"([{")") + tiebreaker(*client) + R"(":"asc"}])";
-    scan.page_size = static_cast<std::size_t>(std::clamp(options_.page_size, 1, 10'000));
-    scan.mode = es::ScanMode::kPointInTime;
-    auto scanner = client->scan(std::move(scan));
-    RowFetcher fetcher(session_, fetcher_.schema(), options_.consistency, 32);
-    std::vector<es::SearchHit> page;
-    bool more = true;
-    while (more) {
-      if (stopping()) {
-        return cancelled();
+  // Reads each difference's row (by the key its id names) and document (by id) again and
+  // compares them as the walk did: what still differs is recorded and put in `confirmed`.
+  Status recheck(Worker& w, const std::vector<Pending>& batch, std::vector<Pending>& confirmed) {
+    confirmed.clear();
+    std::vector<KeyWork> keys;
+    std::vector<std::size_t> key_of(batch.size(), 0);
+    std::vector<std::string> ids;
+    ids.reserve(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].keyed) {
+        key_of[i] = keys.size();
+        keys.push_back(batch[i].key);
       }
-      CESYNC_ASSIGN_OR_RETURN(next, scanner->next(page));
-      more = next;
-      std::vector<Orphan> orphans;
-      std::vector<Difference> extra;
-      for (const auto& hit : page) {
-        Orphan o{{DifferenceKind::kExtra, 0, hit.id, -1, hit.version, {}}, {}};
-        if (keyOfDocumentId(fetcher_.schema(), hit.id, o.key.pk, o.key.ck)) {
-          orphans.push_back(std::move(o));
+      ids.push_back(batch[i].difference.id);
+    }
+    CESYNC_ASSIGN_OR_RETURN(fetched, w.lookups->fetch(keys));
+    CESYNC_ASSIGN_OR_RETURN(documents, currentDocuments(*w.client, options_.index, ids));
+    std::uint64_t settled = 0;
+    std::vector<Difference> found;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Pending& p = batch[i];
+      std::vector<VerifyEntry> rows;
+      if (p.keyed) {
+        for (const auto& page : fetched[key_of[i]].pages) {
+          for (const auto row : page) {
+            CESYNC_ASSIGN_OR_RETURN(entry, rowEntry(*w.lookups, builder_, row));
+            rows.push_back(std::move(entry));
+          }
+        }
+      } else if (p.difference.kind != DifferenceKind::kExtra) {
+        // A row whose id names no key (a static-only partition): it cannot be read again.
+        confirmed.push_back(p);
+        found.push_back(p.difference);
+        continue;
+      }
+      if (p.foreign && !rows.empty()) {
+        continue;  // its row's own walk counted this document
+      }
+      std::vector<VerifyEntry> docs;
+      if (const auto at = documents.find(p.difference.id); at != documents.end()) {
+        docs.push_back(
+            {p.difference.token, p.difference.id, at->second.version, at->second.source});
+      }
+      std::vector<Difference> now;
+      compareGroup(rows, docs, MergeOptions{options_.compare_versions}, now);
+      if (now.empty()) {
+        ++settled;
+      }
+      for (auto& d : now) {
+        Pending still = p;
+        still.difference = std::move(d);
+        found.push_back(still.difference);
+        confirmed.push_back(std::move(still));
+      }
+    }
+    record(found);
+    std::lock_guard guard(mutex_);
+    report_.settled += settled;
+    return {};
+  }
+
+  // Writes each confirmed difference through the stream's path: the key's row as it is now (or
+  // a delete when it is gone), versioned so that a newer write by the daemon always wins.
+  Status repair(Worker& w, const std::vector<Pending>& confirmed) {
+    RepairReport done;
+    std::unordered_map<std::string, std::int64_t> above_deletes;
+    std::unordered_set<std::string> written_since;
+    if (options_.compare_versions) {
+      CESYNC_TRY(versionsAboveDeletes(w, confirmed, above_deletes, written_since));
+    }
+    std::vector<const Difference*> strays;  // documents whose id names no key of the table
+    for (const auto& p : confirmed) {
+      const Difference& d = p.difference;
+      if (written_since.contains(d.id)) {
+        ++done.skipped;
+        continue;
+      }
+      if (!p.keyed) {
+        if (d.kind == DifferenceKind::kExtra) {
+          strays.push_back(&d);
         } else {
-          extra.push_back(std::move(o.difference));
+          ++done.skipped;
+        }
+        continue;
+      }
+      KeyWork work = p.key;
+      work.scope = KeyWork::Scope::kRow;
+      work.entries = 1;
+      work.oldest_entry_micros = clock_.wallMicros();
+      if (d.kind == DifferenceKind::kExtra) {
+        work.newest_is_delete = true;
+        // External versions: a delete at the document's own version goes through only while
+        // the document is unchanged. Both ways: documents edited after the verify began are
+        // edits on their way to Cassandra, left alone.
+        work.write_time = options_.compare_versions ? d.document_version : started_micros_;
+      } else {
+        // Above the document's version, which an overwrite behind cesync's back may have raised
+        // past the row's write time.
+        work.write_time = std::max(d.row_version, d.document_version + 1);
+        if (const auto at = above_deletes.find(d.id); at != above_deletes.end()) {
+          work.write_time = std::max(work.write_time, at->second);
         }
       }
-      CESYNC_ASSIGN_OR_RETURN(without_row, orphansWithoutRow(fetcher, orphans));
-      for (auto& d : without_row) {
-        extra.push_back(std::move(d));
-      }
-      record(extra);
-      std::lock_guard guard(mutex_);
-      report_.documents += page.size();
+      w.repairer->addWork(std::move(work));
     }
-    (void)scanner->close();
+    auto flushOnce = [&]() -> Status {
+      // A failed flush keeps its work for the next.
+      CESYNC_ASSIGN_OR_RETURN(flushed, w.repairer->flush());
+      done.indexed += flushed.indexed;
+      done.deleted += flushed.deleted;
+      done.skipped += flushed.already_newer;
+      done.dead_letters += flushed.dead_letters;
+      return Status{};
+    };
+    if (auto flushed = retrying("repairing " + options_.index, flushOnce); !flushed) {
+      return flushed;
+    }
+    if (!strays.empty()) {
+      es::BulkEncoder deletes;
+      for (const auto* d : strays) {
+        // At the version read: gone through only while the document is unchanged.
+        deletes.remove({options_.index, d->id, d->document_version, {}});
+      }
+      CESYNC_TRY(retrying("deleting documents of " + options_.index, [&]() -> Status {
+        const es::BulkEncoder* batch = &deletes;
+        auto results = w.client->bulkAll(std::span<const es::BulkEncoder* const>(&batch, 1));
+        if (!results.front()) {
+          return fail(results.front().error());
+        }
+        if (results.front()->unacknowledged > 0) {
+          return fail(ErrorCode::kUnavailable, results.front()->last_retry_reason);
+        }
+        for (const auto& item : results.front()->items) {
+          ++(item.outcome == es::ItemOutcome::kOk ? done.deleted : done.skipped);
+        }
+        return Status{};
+      }));
+    }
+    std::lock_guard guard(mutex_);
+    report_.repair->indexed += done.indexed;
+    report_.repair->deleted += done.deleted;
+    report_.repair->skipped += done.skipped;
+    report_.repair->dead_letters += done.dead_letters;
+    return {};
+  }
+
+  // A document deleted by hand leaves its version behind for a while (`index.gc_deletes`), one
+  // above the row's write time, and a write at the row's version would be refused. So each
+  // missing document is first deleted at its row's version (a no-op where nothing newer is
+  // there); where the index holds a newer version and the document is still absent, the repair
+  // writes one above it (`above`); where a document appeared meanwhile, the daemon wrote it
+  // (`written_since`): it is left alone.
+  Status versionsAboveDeletes(Worker& w, const std::vector<Pending>& confirmed,
+                              std::unordered_map<std::string, std::int64_t>& above,
+                              std::unordered_set<std::string>& written_since) {
+    es::BulkEncoder probes;
+    std::vector<const Difference*> probed;
+    for (const auto& p : confirmed) {
+      if (p.keyed && p.difference.kind == DifferenceKind::kMissing) {
+        probes.remove({options_.index, p.difference.id, p.difference.row_version, {}});
+        probed.push_back(&p.difference);
+      }
+    }
+    if (probed.empty()) {
+      return {};
+    }
+    std::unordered_map<std::string, std::int64_t> held;  // id -> the version the index holds
+    auto probeOnce = [&]() -> Status {
+      const es::BulkEncoder* batch = &probes;
+      auto results = w.client->bulkAll(std::span<const es::BulkEncoder* const>(&batch, 1));
+      if (!results.front()) {
+        return fail(results.front().error());
+      }
+      if (results.front()->unacknowledged > 0) {
+        return fail(ErrorCode::kUnavailable, results.front()->last_retry_reason);
+      }
+      const auto& items = results.front()->items;
+      for (std::size_t i = 0; i < items.size() && i < probed.size(); ++i) {
+        if (items[i].outcome != es::ItemOutcome::kAlreadyNewer) {
+          continue;
+        }
+        if (const auto version = es::conflictCurrentVersion(items[i].reason)) {
+          held[probed[i]->id] = *version;
+        }
+      }
+      return Status{};
+    };
+    if (auto probed_ok = retrying("repairing " + options_.index, probeOnce); !probed_ok) {
+      return probed_ok;
+    }
+    if (held.empty()) {
+      return {};
+    }
+    std::vector<std::string> ids;
+    ids.reserve(held.size());
+    for (const auto& [id, version] : held) {
+      ids.push_back(id);
+    }
+    std::unordered_map<std::string, CurrentDocument> now;
+    CESYNC_TRY(retrying("reading documents of " + options_.index + " again", [&]() -> Status {
+      CESYNC_ASSIGN_OR_RETURN(found, currentDocuments(*w.client, options_.index, ids));
+      now = std::move(found);
+      return Status{};
+    }));
+    for (const auto& [id, version] : held) {
+      if (now.contains(id)) {
+        written_since.insert(id);
+      } else {
+        above[id] = version + 1;
+      }
+    }
+    return {};
+  }
+
+  // Documents with no token: each is read again with the row its id names. A fault starts the
+  // scan over; the ids already taken are not taken twice.
+  Status strays() {
+    Worker w;
+    CESYNC_TRY(connect(w));
+    std::unordered_set<std::string> taken;
+    std::uint64_t documents = 0;
+    auto scanOnce = [&]() -> Status {
+      es::ScanOptions scan;
+      scan.index = options_.index;
+      scan.query =
+          std::string(R"({"bool":{"must_not":{"exists":{"field":")") + kTokenField + R"("}}}})";
+      scan.sort = std::string(R"([{")") + tiebreaker(*w.client) + R"(":"asc"}])";
+      scan.page_size = static_cast<std::size_t>(std::clamp(options_.page_size, 1, 10'000));
+      scan.mode = es::ScanMode::kPointInTime;
+      auto scanner = w.client->scan(std::move(scan));
+      std::vector<es::SearchHit> page;
+      bool more = true;
+      while (more) {
+        if (stopping()) {
+          return cancelled();
+        }
+        CESYNC_TRY(settle(w, /*drain=*/false));
+        CESYNC_ASSIGN_OR_RETURN(next, scanner->next(page));
+        more = next;
+        for (auto& hit : page) {
+          if (!taken.insert(hit.id).second) {
+            continue;
+          }
+          ++documents;
+          Pending p{{DifferenceKind::kExtra, 0, hit.id, -1, hit.version, {}},
+                    {},
+                    false,
+                    /*foreign=*/true,
+                    clock_.now()};
+          p.keyed = keyOfDocumentId(fetcher_.schema(), hit.id, p.key.pk, p.key.ck);
+          w.waiting.push_back(std::move(p));
+        }
+      }
+      (void)scanner->close();
+      return Status{};
+    };
+    auto scanned =
+        retrying("scanning " + options_.index + " for documents without a token", scanOnce);
+    if (!scanned) {
+      return scanned;
+    }
+    CESYNC_TRY(settle(w, /*drain=*/true));
+    std::lock_guard guard(mutex_);
+    report_.documents += documents;
     return {};
   }
 
@@ -530,6 +840,7 @@ class VerifyRun {
   RowFetcher fetcher_;  // for its SELECT and row accessors only (const, shared by the workers)
   DocBuilder builder_;
   Clock::TimePoint started_;
+  std::int64_t started_micros_;
   cql::PreparedPtr after_;
   std::atomic<bool> failed_{false};
 
@@ -598,6 +909,10 @@ Result<VerifyReport> Verifier::run(const std::atomic<bool>* stop,
   if (options_.index.empty()) {
     return fail(ErrorCode::kInvalidArgument,
                 "verify of " + qualifiedName(schema_) + ": no index given");
+  }
+  if (options_.repair && options_.repair->store == nullptr) {
+    return fail(ErrorCode::kInvalidArgument,
+                "verify of " + qualifiedName(schema_) + ": a repair needs the state store");
   }
   if (options_.page_size <= 0) {
     return fail(ErrorCode::kInvalidArgument,

@@ -199,12 +199,11 @@ void compareGroup(const std::vector<VerifyEntry>& rows, const std::vector<Verify
   }
 }
 
-Result<MergeCounts> mergeStreams(EntryStream& rows, EntryStream& documents,
-                                 const MergeOptions& options,
-                                 const std::function<Status(std::vector<Difference>&)>& on_group) {
+Status mergeStreams(EntryStream& rows, EntryStream& documents, const MergeOptions& options,
+                    const std::function<Status(std::vector<Difference>&)>& on_group,
+                    MergeCounts& counts) {
   Peeked left(rows, "rows");
   Peeked right(documents, "documents");
-  MergeCounts counts;
   std::vector<VerifyEntry> row_group;
   std::vector<VerifyEntry> doc_group;
   std::vector<Difference> differences;
@@ -212,19 +211,20 @@ Result<MergeCounts> mergeStreams(EntryStream& rows, EntryStream& documents,
     CESYNC_ASSIGN_OR_RETURN(row_token, left.peekToken());
     CESYNC_ASSIGN_OR_RETURN(doc_token, right.peekToken());
     if (!row_token && !doc_token) {
-      return counts;
+      return {};
     }
     const std::int64_t token =
         !row_token ? *doc_token : (!doc_token ? *row_token : std::min(*row_token, *doc_token));
     CESYNC_TRY(left.take(token, row_group));
     CESYNC_TRY(right.take(token, doc_group));
-    counts.rows += row_group.size();
-    counts.documents += doc_group.size();
     differences.clear();
     compareGroup(row_group, doc_group, options, differences);
     if (!differences.empty()) {
       CESYNC_TRY(on_group(differences));
     }
+    counts.rows += row_group.size();
+    counts.documents += doc_group.size();
+    counts.last_token = token;
   }
 }
 

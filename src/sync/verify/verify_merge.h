@@ -58,10 +58,13 @@ struct MergeOptions {
   bool compare_versions = true;
 };
 
-/// Entries read and differences found by a merge.
+/// What a merge has read so far: updated after each token, so that a merge that failed part of
+/// the way can be taken up again after `last_token`.
 struct MergeCounts {
   std::uint64_t rows = 0;
   std::uint64_t documents = 0;
+  /// The last token whose entries were all compared (and their differences handed on).
+  std::optional<std::int64_t> last_token;
 };
 
 /// Whether two JSON texts hold the same value: objects compare as sets of members, arrays in
@@ -79,10 +82,11 @@ void compareGroup(const std::vector<VerifyEntry>& rows, const std::vector<Verify
 /// Merges two streams sorted by token in one pass, one token at a time: the entries of the
 /// smallest token on either side are gathered (one partition: bounded) and compared with
 /// compareGroup(). `on_group` receives each token's differences (only when there are some) and
-/// may fail, which ends the merge. Memory: one token's entries per side, beyond what the
-/// streams hold. An out-of-order stream is a kInternal error.
-[[nodiscard]] Result<MergeCounts> mergeStreams(
-    EntryStream& rows, EntryStream& documents, const MergeOptions& options,
-    const std::function<Status(std::vector<Difference>&)>& on_group);
+/// may fail, which ends the merge. `counts` grows as tokens are done. Memory: one token's
+/// entries per side, beyond what the streams hold. An out-of-order stream is a kInternal error.
+[[nodiscard]] Status mergeStreams(EntryStream& rows, EntryStream& documents,
+                                  const MergeOptions& options,
+                                  const std::function<Status(std::vector<Difference>&)>& on_group,
+                                  MergeCounts& counts);
 
 }  // namespace cesync::sync

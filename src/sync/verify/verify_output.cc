@@ -41,7 +41,21 @@ std::string verifyText(const std::vector<TableVerify>& tables) {
         }
       }
     }
-    out += r.inSync() ? "  in sync\n" : "  differences found\n";
+    if (r.settled > 0) {
+      out += fmt::format(
+          "  {} more seen during the walk were gone when read again (writes in "
+          "flight)\n",
+          r.settled);
+    }
+    if (r.repair) {
+      out += fmt::format(
+          "  repaired: {} documents written, {} deleted; {} skipped (changed since read), {} "
+          "dead-lettered\n",
+          r.repair->indexed, r.repair->deleted, r.repair->skipped, r.repair->dead_letters);
+    }
+    out += r.inSync()  ? "  in sync\n"
+           : r.clean() ? "  differences found and repaired\n"
+                       : "  differences found\n";
   }
   return out;
 }
@@ -50,12 +64,16 @@ std::string verifyJson(const std::vector<TableVerify>& tables) {
   std::string out;
   util::JsonWriter w(out);
   bool all = true;
+  bool clean = true;
   for (const auto& t : tables) {
     all = all && t.report.inSync();
+    clean = clean && t.report.clean();
   }
   w.beginObject();
   w.key("in_sync");
   w.value(all);
+  w.key("clean");
+  w.value(clean);
   w.key("tables");
   w.beginArray();
   for (const auto& t : tables) {
@@ -69,14 +87,26 @@ std::string verifyJson(const std::vector<TableVerify>& tables) {
     w.value(t.versions_compared);
     w.key("in_sync");
     w.value(r.inSync());
-    const std::pair<const char*, std::uint64_t> counts[] = {{"rows", r.rows},
-                                                            {"documents", r.documents},
-                                                            {"missing", r.missing},
-                                                            {"extra", r.extra},
-                                                            {"stale", r.stale}};
+    const std::pair<const char*, std::uint64_t> counts[] = {
+        {"rows", r.rows},   {"documents", r.documents}, {"missing", r.missing},
+        {"extra", r.extra}, {"stale", r.stale},         {"settled", r.settled}};
     for (const auto& [name, n] : counts) {
       w.key(name);
       w.value(n);
+    }
+    if (r.repair) {
+      w.key("repair");
+      w.beginObject();
+      const std::pair<const char*, std::uint64_t> repaired[] = {
+          {"indexed", r.repair->indexed},
+          {"deleted", r.repair->deleted},
+          {"skipped", r.repair->skipped},
+          {"dead_letters", r.repair->dead_letters}};
+      for (const auto& [name, n] : repaired) {
+        w.key(name);
+        w.value(n);
+      }
+      w.endObject();
     }
     w.key("examples");
     w.beginObject();

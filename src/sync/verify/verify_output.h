@@ -19,10 +19,12 @@ struct TableVerify {
 /// Human-readable: per table a line of counts, then the examples, one per line.
 std::string verifyText(const std::vector<TableVerify>& tables);
 
-/// One JSON object: {"in_sync":bool,"tables":[{"table","index","versions_compared","rows",
-/// "documents","missing","extra","stale","in_sync","examples":{"missing":[...],"extra":[...],
-/// "stale":[...]}}]}; each example has "id" and "token", missing and stale "row_write_time" (µs),
-/// extra and stale "document_version", stale "reason" ("version" or "content").
+/// One JSON object: {"in_sync":bool,"clean":bool,"tables":[{"table","index",
+/// "versions_compared","in_sync","rows","documents","missing","extra","stale","settled",
+/// "repair":{"indexed","deleted","skipped","dead_letters"} (with --repair),"examples":{"missing":
+/// [...],"extra":[...],"stale":[...]}}]}; each example has "id" and "token", missing and stale
+/// "row_write_time" (µs), extra and stale "document_version", stale "reason" ("version" or
+/// "content"). "clean": in sync, or every difference repaired.
 std::string verifyJson(const std::vector<TableVerify>& tables);
 
 }  // namespace cesync::sync

@@ -1,4 +1,5 @@
 // Authentication (PasswordAuthenticator, SASL PLAIN) and TLS against the secure local node.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -7,6 +8,8 @@
 
 namespace cesync::cql {
 namespace {
+
+using ::testing::HasSubstr;
 
 std::string envOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -77,7 +80,38 @@ TEST(CqlSecureTest, TlsRefusesANodeTheCaDidNotSign) {
   c.tls.ca_file = tlsDir() + "/client.pem";
   auto s = Session::connect(c);
   ASSERT_FALSE(s.has_value());
-  EXPECT_EQ(s.error().code, ErrorCode::kIo) << s.error().toString();
+  // Not transient: trying again cannot make the certificate trusted.
+  EXPECT_EQ(s.error().code, ErrorCode::kAuth) << s.error().toString();
+  EXPECT_THAT(s.error().message, HasSubstr(kUntrustedCertificate));
+}
+
+TEST(CqlSecureTest, TlsChecksTheServerName) {
+  SessionConfig c = secureConfig();
+  c.username = "cassandra";
+  c.password = "cassandra";
+  c.tls.enabled = true;
+  c.tls.ca_file = tlsDir() + "/ca.pem";
+  c.tls.server_name = "wrong.example";
+  auto refused = Session::connect(c);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kAuth) << refused.error().toString();
+  EXPECT_THAT(refused.error().message,
+              HasSubstr("hostname mismatch; checked against the name wrong.example"));
+  // The node's certificate names localhost.
+  c.tls.server_name = "localhost";
+  auto s = Session::connect(c);
+  ASSERT_TRUE(s.has_value()) << s.error().toString();
+}
+
+TEST(CqlSecureTest, TlsWithoutVerificationNeedsNoCa) {
+  SessionConfig c = secureConfig();
+  c.username = "cassandra";
+  c.password = "cassandra";
+  c.tls.enabled = true;
+  c.tls.verify_peer = false;
+  c.tls.verify_hostname = false;
+  auto s = Session::connect(c);
+  ASSERT_TRUE(s.has_value()) << s.error().toString();
 }
 
 }  // namespace

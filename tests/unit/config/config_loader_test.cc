@@ -81,9 +81,37 @@ TEST(ConfigLoaderTest, UnknownTableKeyAndSection) {
   auto c = parse("serch: {}\ntables:\n  - table: a.b\n    directon: both\n");
   ASSERT_FALSE(c);
   EXPECT_THAT(c.error().message, HasSubstr("cesync.yaml:1:1: key 'serch': unknown key"));
+  EXPECT_THAT(c.error().message,
+              HasSubstr("cesync.yaml:4:5: key 'tables[0].directon': unknown key (did you mean "
+                        "'tables[0].direction'?)"));
+}
+
+TEST(ConfigLoaderTest, RepeatedKeysAreRefused) {
+  auto c = parse(
+      "search: {urls: [\"http://a:9200\"]}\ntables:\n  - table: a.b\n    index: x\n"
+      "    index: y\nsearch: {}\n");
+  ASSERT_FALSE(c);
   EXPECT_THAT(
       c.error().message,
-      HasSubstr("cesync.yaml:4:5: key 'directon': unknown key (did you mean 'direction'?)"));
+      HasSubstr("cesync.yaml:5:5: key 'tables[0].index': is given twice (first on line 4)"));
+  EXPECT_THAT(c.error().message,
+              HasSubstr("cesync.yaml:6:1: key 'search': is given twice (first on line 1)"));
+}
+
+TEST(ConfigLoaderTest, SystemKeyspacesAreRefused) {
+  auto c = parse("tables:\n  - table: system_auth.roles\n  - table: System.local\n");
+  ASSERT_FALSE(c);
+  EXPECT_THAT(c.error().message,
+              HasSubstr("cesync.yaml:2:12: key 'tables[0].table': system_auth is one of "
+                        "Cassandra's own keyspaces"));
+  EXPECT_THAT(c.error().message, HasSubstr("key 'tables[1].table': System is one of"));
+}
+
+TEST(ConfigLoaderTest, TableKeysAreNamedWithTheirTable) {
+  auto c = parse("tables:\n  - table: a.b\n  - table: a.c\n    direction: sideways\n");
+  ASSERT_FALSE(c);
+  EXPECT_THAT(c.error().message,
+              HasSubstr("cesync.yaml:4:16: key 'tables[1].direction': expected one of"));
 }
 
 TEST(ConfigLoaderTest, WrongTypesAreReportedWithTheirPlace) {

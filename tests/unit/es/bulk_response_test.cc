@@ -149,4 +149,19 @@ TEST(BulkResponseTest, OutcomeNamesAndFinality) {
 }
 
 }  // namespace
+TEST(ConflictCurrentVersion, ReadsTheVersionTheIndexHolds) {
+  EXPECT_EQ(conflictCurrentVersion("[7]: version conflict, current version [1732000000000002] is "
+                                   "higher or equal to the one provided [1732000000000000]"),
+            1732000000000002);
+  EXPECT_EQ(conflictCurrentVersion("[k]: version conflict, current version [2] is higher than the "
+                                   "one provided [1]"),
+            2);
+  EXPECT_EQ(conflictCurrentVersion("[k]: version conflict, document already exists (current "
+                                   "version [3])"),
+            3);
+  EXPECT_EQ(conflictCurrentVersion("mapper_parsing_exception: failed to parse"), std::nullopt);
+  EXPECT_EQ(conflictCurrentVersion("current version [12"), std::nullopt);
+  EXPECT_EQ(conflictCurrentVersion("current version [x]"), std::nullopt);
+}
+
 }  // namespace cesync::es

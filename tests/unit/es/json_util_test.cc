@@ -15,6 +15,11 @@ TEST(JsonUtilTest, ErrorSummaryReadsTypeAndReason) {
   EXPECT_EQ(errorSummary(kNotFound), "index_not_found_exception: no such index [x]");
   EXPECT_EQ(errorSummary("plain text from a proxy"), "plain text from a proxy");
   EXPECT_EQ(errorSummary(std::string(1000, 'x')).size(), 300U) << "long bodies are cut";
+  // A proxy's HTML page: its title, on one line.
+  EXPECT_EQ(errorSummary("<html>\n<head><title>401 Authorization Required</title></head>\n<body>"
+                         "<center><h1>401 Authorization Required</h1></center></body></html>\n"),
+            "401 Authorization Required");
+  EXPECT_EQ(errorSummary("line one\r\n  line two\n"), "line one line two");
 }
 
 TEST(JsonUtilTest, HttpErrorCodes) {

@@ -89,6 +89,40 @@ TEST_F(TlsTest, HostNameMustMatchUnlessHostCheckIsOff) {
   EXPECT_EQ(accepted->status, 200);
 }
 
+TEST_F(TlsTest, UntrustedCertificateSaysSo) {
+  testing::TlsPeer peer(server_, "");
+  TransportOptions options;
+  options.tls.ca_file = other_.cert_file;
+  auto response = get(peer, options);
+  ASSERT_FALSE(response);
+  EXPECT_NE(response.error().message.find(kUntrustedServerCertificate), std::string::npos)
+      << response.error().message;
+  EXPECT_NE(response.error().message.find("the CA in " + other_.cert_file), std::string::npos)
+      << response.error().message;
+}
+
+TEST_F(TlsTest, ServerNameIsWhatTheCertificateIsCheckedAgainst) {
+  testing::TlsPeer peer(other_, "");  // certificate names other.example and 10.9.8.7
+  TransportOptions options;
+  options.tls.ca_file = other_.cert_file;
+  options.tls.server_name = "other.example";
+  auto accepted = get(peer, options);
+  ASSERT_TRUE(accepted) << accepted.error().toString();
+  EXPECT_EQ(accepted->status, 200);
+
+  testing::TlsPeer right(server_, "");  // names localhost: not the name asked for
+  options.tls.ca_file = server_.cert_file;
+  options.tls.server_name = "wrong.example";
+  auto refused = get(right, options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAuth) << refused.error().toString();
+  EXPECT_NE(refused.error().message.find(kUntrustedServerCertificate), std::string::npos)
+      << refused.error().message;
+  // Messages keep the configured URL.
+  EXPECT_NE(refused.error().message.find("https://127.0.0.1:"), std::string::npos)
+      << refused.error().message;
+}
+
 TEST_F(TlsTest, ClientCertificateForMutualTls) {
   testing::TlsPeer peer(server_, client_.cert_file);
   TransportOptions options;

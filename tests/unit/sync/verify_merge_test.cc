@@ -46,17 +46,17 @@ Merged merge(std::vector<VerifyEntry> rows, std::vector<VerifyEntry> docs,
   VectorStream r(std::move(rows));
   VectorStream d(std::move(docs));
   Merged out;
-  auto counts = mergeStreams(r, d, options, [&](std::vector<Difference>& group) -> Status {
-    ++out.groups;
-    for (auto& x : group) {
-      out.differences.push_back(std::move(x));
-    }
-    return {};
-  });
-  EXPECT_TRUE(counts.has_value()) << counts.error().toString();
-  if (counts) {
-    out.counts = *counts;
-  }
+  auto merged = mergeStreams(
+      r, d, options,
+      [&](std::vector<Difference>& group) -> Status {
+        ++out.groups;
+        for (auto& x : group) {
+          out.differences.push_back(std::move(x));
+        }
+        return {};
+      },
+      out.counts);
+  EXPECT_TRUE(merged.has_value()) << merged.error().toString();
   return out;
 }
 
@@ -166,36 +166,62 @@ TEST(MergeStreams, ReadsOneEntryAheadPerSide) {
   VectorStream docs({entry(2, "b", 1, "{}"), entry(3, "c", 1, "{}"), entry(4, "d", 1, "{}")});
   std::size_t rows_read_at_first = 0;
   std::size_t docs_read_at_first = 0;
-  auto counts = mergeStreams(rows, docs, {}, [&](std::vector<Difference>&) -> Status {
-    rows_read_at_first = rows.handed_out_;
-    docs_read_at_first = docs.handed_out_;
-    return {};
-  });
-  ASSERT_TRUE(counts.has_value());
+  MergeCounts counts;
+  auto merged = mergeStreams(
+      rows, docs, {},
+      [&](std::vector<Difference>&) -> Status {
+        rows_read_at_first = rows.handed_out_;
+        docs_read_at_first = docs.handed_out_;
+        return {};
+      },
+      counts);
+  ASSERT_TRUE(merged.has_value());
   EXPECT_EQ(rows_read_at_first, 2U);  // "a" and the look-ahead "b"
   EXPECT_EQ(docs_read_at_first, 1U);  // the look-ahead "b"
-  EXPECT_EQ(counts->rows, 4U);
-  EXPECT_EQ(counts->documents, 3U);
+  EXPECT_EQ(counts.rows, 4U);
+  EXPECT_EQ(counts.documents, 3U);
+  EXPECT_EQ(counts.last_token, 4);
 }
 
 TEST(MergeStreams, OutOfOrderIsAnError) {
   VectorStream rows({entry(5, "a", 1, "{}"), entry(4, "b", 1, "{}")});
   VectorStream docs({});
-  auto counts = mergeStreams(rows, docs, {}, [](std::vector<Difference>&) { return Status{}; });
-  ASSERT_FALSE(counts.has_value());
-  EXPECT_EQ(counts.error().code, ErrorCode::kInternal);
+  MergeCounts counts;
+  auto merged = mergeStreams(
+      rows, docs, {}, [](std::vector<Difference>&) { return Status{}; }, counts);
+  ASSERT_FALSE(merged.has_value());
+  EXPECT_EQ(merged.error().code, ErrorCode::kInternal);
 }
 
 TEST(MergeStreams, AFailingSinkEndsTheMerge) {
   VectorStream rows({entry(1, "a", 1, "{}"), entry(2, "b", 1, "{}")});
   VectorStream docs({});
   int calls = 0;
-  auto counts = mergeStreams(rows, docs, {}, [&](std::vector<Difference>&) -> Status {
-    ++calls;
-    return fail(ErrorCode::kUnavailable, "down");
-  });
-  ASSERT_FALSE(counts.has_value());
+  MergeCounts counts;
+  auto merged = mergeStreams(
+      rows, docs, {},
+      [&](std::vector<Difference>&) -> Status {
+        ++calls;
+        return fail(ErrorCode::kUnavailable, "down");
+      },
+      counts);
+  ASSERT_FALSE(merged.has_value());
   EXPECT_EQ(calls, 1);
+}
+
+TEST(MergeStreams, AFailedMergeSaysWhichTokensAreDone) {
+  // Token 1 matches, token 2's differences are refused: the merge can be taken up after 1.
+  VectorStream rows({entry(1, "a", 1, "{}"), entry(2, "b", 1, "{}"), entry(3, "c", 1, "{}")});
+  VectorStream docs({entry(1, "a", 1, "{}")});
+  MergeCounts counts;
+  auto merged = mergeStreams(
+      rows, docs, {},
+      [&](std::vector<Difference>&) -> Status { return fail(ErrorCode::kUnavailable, "down"); },
+      counts);
+  ASSERT_FALSE(merged.has_value());
+  EXPECT_EQ(counts.last_token, 1);
+  EXPECT_EQ(counts.rows, 1U);
+  EXPECT_EQ(counts.documents, 1U);
 }
 
 }  // namespace
