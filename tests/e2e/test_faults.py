@@ -23,14 +23,12 @@ import datetime
 import json
 import os
 import random
-import re
 import threading
 import time
 import uuid
 
 import requests
 from cassandra.cluster import Cluster
-
 from cassandra.concurrent import execute_concurrent_with_args
 
 from cesync_daemon import (Daemon, Search, expected_documents, free_port, index_table_diff, same, timestamp_text,
@@ -229,17 +227,16 @@ class Workload:
                                          daemon=True, name=f"{name}-cql{i}") for i in range(cassandra_threads)]
         self.threads.append(threading.Thread(target=self._index, args=(random.Random(rng.random()),),
                                              daemon=True, name=f"{name}-index"))
-        ks_ = ks
         self.both_insert = session.prepare(
-            f"INSERT INTO {ks_}.both_t (k, v, n, tags, updated) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?")
-        self.both_delete = session.prepare(f"DELETE FROM {ks_}.both_t USING TIMESTAMP ? WHERE k = ?")
-        self.p_insert = session.prepare(f"INSERT INTO {ks_}.plain_t (k, c, v, n, tags) VALUES (?, ?, ?, ?, ?)")
+            f"INSERT INTO {ks}.both_t (k, v, n, tags, updated) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?")
+        self.both_delete = session.prepare(f"DELETE FROM {ks}.both_t USING TIMESTAMP ? WHERE k = ?")
+        self.p_insert = session.prepare(f"INSERT INTO {ks}.plain_t (k, c, v, n, tags) VALUES (?, ?, ?, ?, ?)")
         self.p_insert_ttl = session.prepare(
-            f"INSERT INTO {ks_}.plain_t (k, c, v, n) VALUES (?, ?, ?, ?) USING TTL 15")
-        self.p_update = session.prepare(f"UPDATE {ks_}.plain_t SET v = ?, n = ? WHERE k = ? AND c = ?")
-        self.p_tag = session.prepare(f"UPDATE {ks_}.plain_t SET tags = tags + ? WHERE k = ? AND c = ?")
-        self.p_delete_row = session.prepare(f"DELETE FROM {ks_}.plain_t WHERE k = ? AND c = ?")
-        self.p_delete_part = session.prepare(f"DELETE FROM {ks_}.plain_t WHERE k = ?")
+            f"INSERT INTO {ks}.plain_t (k, c, v, n) VALUES (?, ?, ?, ?) USING TTL 15")
+        self.p_update = session.prepare(f"UPDATE {ks}.plain_t SET v = ?, n = ? WHERE k = ? AND c = ?")
+        self.p_tag = session.prepare(f"UPDATE {ks}.plain_t SET tags = tags + ? WHERE k = ? AND c = ?")
+        self.p_delete_row = session.prepare(f"DELETE FROM {ks}.plain_t WHERE k = ? AND c = ?")
+        self.p_delete_part = session.prepare(f"DELETE FROM {ks}.plain_t WHERE k = ?")
 
     def seed(self, rng):
         """Rows that exist before the daemon's first start: only its snapshot can copy them."""
@@ -449,9 +446,6 @@ class Fleet:
             self.daemon.stop()
         self.runs.append(m)
 
-    def total(self, name):
-        """A process counter summed over every run so far (each starts at zero)."""
-        return sum(m.get(name, 0.0) for m in self.runs)
 
 
 def status_counts(daemon, table):
@@ -677,9 +671,7 @@ def test_faults(spares, tmp_path, cesync_bin):
         for name, work, daemon in (("spare", work_a, daemon_a), ("queue", work_b, daemon_b)):
             def both_diff(work=work):
                 rows, docs = both_sides(work.session, work.search, work.ks, work.index)
-                found, n = compare_both(work.journal, work.seeded, rows, docs)
-                checked[f"{work.name} both_t"] = n
-                return describe_diff(found)
+                return describe_diff(compare_both(work.journal, work.seeded, rows, docs)[0])
 
             def plain_diff(work=work):
                 return index_table_diff(work.session, work.search, work.ks, "plain_t", f"{work.ks}_plain_t")
