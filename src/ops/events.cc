@@ -83,6 +83,22 @@ const std::vector<EventSpec>& table() {
        "The change-log position saved last (Unix time): a restart resumes from there.",
        {},
        Severity::kNone},
+      {Event::kChangelogRetention,
+       "changelog_retention",
+       kGauge,
+       "cesync_changelog_retention_used_ratio",
+       "How far the saved change-log position trails now, as a share of changelog.ttl: at 1, "
+       "entries not yet read start to expire.",
+       {},
+       Severity::kNone},
+      {Event::kChangelogBehind,
+       "changelog_behind",
+       kCounter,
+       "cesync_changelog_behind_warnings_total",
+       "Warnings that the saved change-log position trails now by half of changelog.ttl, or by "
+       "all of it.",
+       {},
+       Severity::kWarn},
 
       {Event::kSnapshotStarted, "snapshot_started", kNone, "", "", {"table"}, Severity::kInfo},
       {Event::kSnapshotProgress,

@@ -36,6 +36,8 @@ enum class Event : std::uint8_t {
   kStreamReport,
   kStreamFailed,
   kCheckpoint,
+  kChangelogRetention,
+  kChangelogBehind,
   // Snapshots, per table.
   kSnapshotStarted,
   kSnapshotProgress,

@@ -72,7 +72,10 @@ std::string tableList(const std::vector<std::string>& names) {
 }  // namespace
 
 Daemon::Daemon(const config::Config& config, const Clock& clock, ConfigSource reread)
-    : config_(config), clock_(clock), reread_(std::move(reread)) {}
+    : config_(config),
+      clock_(clock),
+      reread_(std::move(reread)),
+      retention_(config.changelog.ttl) {}
 
 Daemon::~Daemon() {
   if (admin_) {
@@ -466,6 +469,7 @@ void Daemon::publish(const Status& cycle) {
     }
   }
   events_.set(Event::kCheckpoint, {}, static_cast<double>(pipes_.stream->savedPosition()) / 1e6);
+  watchRetention(pipes_.stream->savedPosition());
   const std::lock_guard lock(published_mutex_);
   published_.tables = tables;
   for (const auto& t : tables) {
@@ -483,6 +487,27 @@ void Daemon::publish(const Status& cycle) {
   } else {
     published_.last_error = cycle.error().message;
   }
+}
+
+void Daemon::watchRetention(std::int64_t checkpoint) {
+  const std::int64_t now = clock_.wallMicros();
+  const auto reading = retention_.observe(checkpoint, now);
+  events_.set(Event::kChangelogRetention, {}, reading.share);
+  if (!reading.warn) {
+    return;
+  }
+  const auto ttl = duration_cast<std::chrono::seconds>(config_.changelog.ttl).count();
+  const double behind = secondsBetween(checkpoint, now);
+  events_.log(
+      Event::kChangelogBehind, {},
+      reading.share >= 1
+          ? fmt::format("the change-log position is {:.0f} s behind, longer than changelog.ttl "
+                        "({} s): changes older than the TTL may have expired unread; run `cesync "
+                        "verify --repair` once the daemon has caught up",
+                        behind, ttl)
+          : fmt::format("the change-log position is {:.0f} s behind, {:.0f}% of changelog.ttl "
+                        "({} s): changes not read within the TTL expire and are lost",
+                        behind, reading.share * 100, ttl));
 }
 
 std::string Daemon::metricsText() {
@@ -718,6 +743,7 @@ Status Daemon::run(const std::atomic<bool>& stop, bool once, std::atomic<bool>* 
   }
   while (true) {
     CESYNC_ASSIGN_OR_RETURN(position, pipes_.stream->start());
+    watchRetention(position);
     for (const auto& t : pipes_.tables) {
       auto done = retrying(
           Event::kSnapshotFailed, t.config.qualifiedName(),

@@ -20,6 +20,7 @@
 #include "state/checkpoint_store.h"
 #include "sync/canary.h"
 #include "sync/echo_marks.h"
+#include "sync/retention_watch.h"
 #include "sync/side_probe.h"
 #include "sync/to_cassandra/index_sync.h"
 #include "sync/to_search/change_stream.h"
@@ -118,6 +119,9 @@ class Daemon {
   };
   Status startAdmin();
   void publish(const Status& cycle);
+  // Sets the retention gauge for the change-log position `checkpoint` (µs) and warns when it
+  // trails now by half of changelog.ttl, or all of it. Stream thread only.
+  void watchRetention(std::int64_t checkpoint);
   // The running tables and their readiness bounds, as the admin thread reads them (set when
   // the pipelines are built, not every cycle). Call with published_mutex_ held, or before the
   // admin server starts.
@@ -133,6 +137,7 @@ class Daemon {
   ConfigSource reread_;
   const std::atomic<bool>* stop_ = nullptr;
   ops::Events events_;
+  RetentionWatch retention_;
   std::int64_t started_micros_ = 0;
   std::unique_ptr<cql::Session> session_;
   std::unique_ptr<es::EsClient> search_;

@@ -19,9 +19,15 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
                           es::multiGet(search.transport(), index, ids,
                                        "_source_includes=" + es::encodePathSegment(timestamp_field),
                                        "reading documents of " + index + " before writing them"));
+  return parse(index, timestamp_field, response.body);
+}
+
+Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdits::parse(
+    const std::string& index, const std::string& timestamp_field, const std::string& body) {
+  std::unordered_map<std::string, Document> out;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(response.body).get(doc) != simdjson::SUCCESS) {
+  if (parser.parse(body).get(doc) != simdjson::SUCCESS) {
     return fail(ErrorCode::kProtocol, "an _mget answer of " + index + " is not JSON");
   }
   simdjson::dom::array docs;
@@ -32,6 +38,17 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
   for (auto d : docs) {
     bool found = false;
     std::string_view id;
+    if (simdjson::dom::element error; d["error"].get(error) == simdjson::SUCCESS) {
+      std::string_view reason = "error";
+      if (error["type"].get_string().get(reason) != simdjson::SUCCESS) {
+        reason = "error";
+      }
+      if (d["_id"].get_string().get(id) != simdjson::SUCCESS) {
+        id = "?";
+      }
+      return fail(ErrorCode::kUnavailable, "reading document " + std::string(id) + " of " + index +
+                                               " before writing it: " + std::string(reason));
+    }
     if (d["found"].get_bool().get(found) != simdjson::SUCCESS || !found ||
         d["_id"].get_string().get(id) != simdjson::SUCCESS) {
       continue;

@@ -29,6 +29,14 @@ class SearchSideEdits {
   static Result<std::unordered_map<std::string, Document>> read(
       es::EsClient& search, const std::string& index, const std::string& timestamp_field,
       const std::vector<std::string>& ids);
+
+  /// The documents of an `_mget` answer `body` (read()'s second half). A document the engine
+  /// could not read (an `error` entry, e.g. its shard is still recovering after a restart) is
+  /// a kUnavailable error: taken for missing, it would be written with `create`, refused as a
+  /// conflict and never written.
+  static Result<std::unordered_map<std::string, Document>> parse(const std::string& index,
+                                                                 const std::string& timestamp_field,
+                                                                 const std::string& body);
 };
 
 }  // namespace cesync::sync

@@ -110,3 +110,14 @@ def cesync(cesync_bin, tmp_path, search):
             lines = path.read_text(errors="replace").splitlines() if path.exists() else []
             print(f"===== {path} ({len(lines)} lines; last 150)")
             print("\n".join(lines[-150:]))
+
+
+@pytest.fixture(scope="session")
+def spares():
+    """Brings cassandra-spare and opensearch-spare up unless they already run (spares.py); at the
+    end of the session stops those it started. The outage and fault suites share them."""
+    from spares import spares_down, spares_up
+
+    started = spares_up()
+    yield
+    spares_down(started)

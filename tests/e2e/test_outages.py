@@ -5,30 +5,19 @@ gone) and 200 again once it is back, the side's `cesync_side_up` gauge must read
 the end the index must equal the table: nothing lost.
 
 The servers stopped here are the spare ones of scripts/cluster (cassandra-spare, opensearch-spare),
-started by this module and stopped again at its end, so the suites that share the main servers are
-never disturbed. Waits poll with deadlines; the only fixed wait is holding the outage itself."""
-import logging
-import os
+brought up by the session fixture `spares` (conftest.py, spares.py) and stopped at the session's
+end, so the suites that share the main servers are never disturbed. Waits poll with deadlines; the only fixed wait is holding the outage itself."""
 import random
 import re
-import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 
-import pytest
 import requests
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-from cassandra.policies import ConstantReconnectionPolicy, RoundRobinPolicy
 
 from cesync_daemon import Daemon, Search, free_port, wait_index_equals_table, wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "scripts" / "cluster"
-SPARES = ("cassandra-spare", "opensearch-spare")
-SPARE_CASSANDRA = os.environ.get("CESYNC_CASSANDRA_SPARE", "127.0.0.3:9042")
-SPARE_SEARCH = os.environ.get("CESYNC_OPENSEARCH_SPARE", "http://127.0.0.1:9203")
+from spares import SPARE_CASSANDRA, SPARE_SEARCH, Outage
+from spares import spare_session as cassandra_session
 
 OUTAGE_SECONDS = 30       # how long a side stays down, counted from the stop
 NOT_READY_TIMEOUT = 20    # /readyz answers 503 naming the side within this long of its stop
@@ -38,74 +27,6 @@ SYNC_TIMEOUT = 120        # the index equals the table within this long of the w
 WRITES_PER_SECOND = 36
 WRITER_THREADS = 3
 KEYS = 300
-
-
-# ---------------------------------------------------------------------------------------------
-# The spare servers
-
-
-def cluster(*args, timeout=600):
-    out = subprocess.run([str(CLUSTER), *args], capture_output=True, text=True, timeout=timeout)
-    assert out.returncode == 0, f"scripts/cluster {' '.join(args)} failed ({out.returncode}):\n{out.stderr}"
-    return out.stdout
-
-
-def running_spares():
-    # `status` exits 3 when nothing runs at all; its lines are "NAME STATE ..." or "NAME stopped".
-    out = subprocess.run([str(CLUSTER), "status"], capture_output=True, text=True, timeout=120).stdout
-    states = dict(line.split()[:2] for line in out.splitlines() if len(line.split()) >= 2)
-    return {name for name in SPARES if states.get(name, "stopped") != "stopped"}
-
-
-@pytest.fixture(scope="module")
-def spares():
-    """Brings cassandra-spare and opensearch-spare up unless they already run; at the end of the
-    module stops those it started."""
-    started = [name for name in SPARES if name not in running_spares()]
-    cluster("up", *SPARES)
-    # The driver logs a warning for every reconnection attempt while the node is down.
-    quiet = [logging.getLogger(name) for name in ("cassandra.cluster", "cassandra.pool", "cassandra.connection")]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.ERROR)
-    yield
-    for logger, level in zip(quiet, levels):
-        logger.setLevel(level)
-    if started:
-        cluster("down", *started)
-
-
-class Outage:
-    """Stops one spare server; always starts it again, even when the test fails half-way."""
-
-    def __init__(self, component):
-        self.component = component
-        self.stopped = False
-
-    def stop(self):
-        self.stopped = True
-        cluster("down", self.component)
-
-    def start(self):
-        cluster("up", self.component)
-        self.stopped = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.stopped:
-            self.start()
-
-
-def cassandra_session():
-    """A driver session to the spare node that tries to reconnect every half second, so that it
-    comes back soon after the node does."""
-    host, _, port = SPARE_CASSANDRA.rpartition(":")
-    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=10)
-    c = Cluster([host], port=int(port), protocol_version=5, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-                reconnection_policy=ConstantReconnectionPolicy(0.5, max_attempts=None))
-    return c, c.connect()
 
 
 # ---------------------------------------------------------------------------------------------

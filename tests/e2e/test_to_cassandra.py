@@ -608,6 +608,38 @@ def test_soft_delete_removes_the_row_then_the_document(cassandra_session, search
     daemon.stop()
 
 
+def test_soft_delete_of_a_row_already_gone_removes_the_document(cassandra_session, search, keyspace, cesync):
+    """Found by the fault suite: a document soft-deleted after its row was deleted in Cassandra
+    (or for a row that never existed) was skipped as "nothing to delete" and stayed in the index
+    for good. The record is deleted on both sides: the document must leave the index too."""
+    s = cassandra_session
+    ks = keyspace("tc_soft_gone")
+    s.execute(PEOPLE.format(ks=ks), timeout=60)
+    index = f"{ks}_people"
+    daemon = start(cesync(tables_cfg(f"{ks}.people"), extra=extra_cfg()))
+    t0 = now_ms()
+    s.execute(f"INSERT INTO {ks}.people (id, name, updated) VALUES ('gone', 'Gone', '{iso(t0)}') "
+              f"USING TIMESTAMP {t0 * 1000}")
+    wait_until(lambda: "" if search.get(index, "gone") else "document gone not indexed yet", SYNC_TIMEOUT,
+               "the row to be indexed", check=daemon.assert_running)
+    s.execute(f"DELETE FROM {ks}.people USING TIMESTAMP {(t0 + 1) * 1000} WHERE id = 'gone'")
+    wait_until(lambda: "" if search.get(index, "gone") is None else "document gone still there", SYNC_TIMEOUT,
+               "the row's delete to reach the index", check=daemon.assert_running)
+    # A search-side application, which had the record, soft-deletes it now; another soft-deletes
+    # a record that never had a row. Both documents must go, and no row may appear.
+    t1 = now_ms() + 10
+    put_doc(search, index, "gone", {"id": "gone", "name": "Gone", "updated": iso(t1), SOFT_DELETE: True})
+    put_doc(search, index, "never", {"id": "never", "name": "Never", "updated": iso(t1 + 1), SOFT_DELETE: True})
+    for doc_id in ("gone", "never"):
+        wait_until(lambda: "" if search.get(index, doc_id) is None else f"document {doc_id}: {search.get(index, doc_id)}",
+                   SYNC_TIMEOUT, f"the soft-deleted document {doc_id} to leave the index", check=daemon.assert_running)
+        assert row_of(s, ks, "people", "id", doc_id) is None
+    wait_both(s, search, ks, "people", index, {}, daemon, "after soft deletes of rows that are gone")
+    st = to_cassandra_status(daemon, f"{ks}.people")
+    assert st["counts"]["dead_letters"] == 0, st
+    daemon.stop()
+
+
 # ---------------------------------------------------------------------------------------------
 # 5. A document that becomes visible after later ones still reaches the table
 

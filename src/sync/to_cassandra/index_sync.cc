@@ -372,10 +372,10 @@ Status IndexSync::writeAll(std::vector<Pending>& pending,
         ++counts_.echo;
         continue;
       }
-    } else if (p.soft_deleted) {
-      ++counts_.not_newer;  // nothing to delete
-      continue;
     }
+    // A soft delete of a row that is gone is written all the same: the tombstone (or a newer
+    // one already there) keeps the row gone, and its change-log entry is what removes the
+    // document from the index. Skipped, the soft-deleted document would stay there for good.
     to_write.push_back(i);
   }
 
