@@ -187,7 +187,8 @@ void compareGroup(const std::vector<VerifyEntry>& rows, const std::vector<Verify
     if (options.compare_versions && doc.version < row.version) {
       out.push_back(
           {DifferenceKind::kStale, row.token, row.id, row.version, doc.version, "version"});
-    } else if (!sameJson(doc.source, row.source)) {
+    } else if (!(options.same_content ? options.same_content(row.source, doc.source)
+                                      : sameJson(doc.source, row.source))) {
       out.push_back(
           {DifferenceKind::kStale, row.token, row.id, row.version, doc.version, "content"});
     }

@@ -56,6 +56,8 @@ struct MergeOptions {
   /// Compare document versions with row write times (external versions). Off for tables synced
   /// both ways, whose documents carry internal versions: only their content is compared.
   bool compare_versions = true;
+  /// Whether a document's content matches its row's (both `_source` texts); empty: sameJson().
+  std::function<bool(std::string_view row_source, std::string_view document_source)> same_content;
 };
 
 /// What a merge has read so far: updated after each token, so that a merge that failed part of

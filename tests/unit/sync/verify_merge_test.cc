@@ -109,10 +109,30 @@ TEST(CompareGroup, WithoutVersionsOnlyContentCounts) {
   std::vector<Difference> out;
   compareGroup({entry(1, "a", 100, R"({"x":1})"), entry(1, "b", 100, R"({"x":1})")},
                {entry(1, "a", 2, R"({"x":1})"), entry(1, "b", 2, R"({"x":9})")},
-               MergeOptions{.compare_versions = false}, out);
+               MergeOptions{.compare_versions = false, .same_content = {}}, out);
   ASSERT_EQ(out.size(), 1U);
   EXPECT_EQ(out[0].id, "b");
   EXPECT_EQ(out[0].reason, "content");
+}
+
+TEST(CompareGroup, ContentIsComparedAsTheOptionsSay) {
+  // Tables synced both ways compare a document by what it would write back, not by its text.
+  std::vector<std::pair<std::string, std::string>> asked;
+  MergeOptions options{.compare_versions = false,
+                       .same_content = [&](std::string_view row, std::string_view doc) {
+                         asked.emplace_back(row, doc);
+                         return doc == R"({"t":1700000000000})";
+                       }};
+  std::vector<Difference> out;
+  compareGroup({entry(1, "a", 5, R"({"t":"2023-11-14T22:13:20.000Z"})"),
+                entry(1, "b", 5, R"({"t":"2023-11-14T22:13:20.000Z"})")},
+               {entry(1, "a", 7, R"({"t":1700000000000})"), entry(1, "b", 7, R"({"t":1})")},
+               options, out);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].id, "b");
+  ASSERT_EQ(asked.size(), 2U);
+  EXPECT_EQ(asked[0].first, R"({"t":"2023-11-14T22:13:20.000Z"})");
+  EXPECT_EQ(asked[0].second, R"({"t":1700000000000})");
 }
 
 TEST(MergeStreams, InSyncStreamsHaveNoDifferences) {
