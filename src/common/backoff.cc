@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 namespace cesync {
 
@@ -19,6 +20,28 @@ std::optional<std::chrono::milliseconds> Backoff::next() {
   ++attempt_;
   std::uniform_real_distribution<double> jitter(0.0, ceiling);
   return std::chrono::milliseconds(static_cast<std::int64_t>(jitter(rng_)));
+}
+
+Result<std::chrono::milliseconds> Backoff::nextAfter(const std::string& what) {
+  const auto delay = next();
+  if (!delay) {
+    return fail(ErrorCode::kUnavailable,
+                what + " (gave up after " + std::to_string(attempt_) + " attempts)");
+  }
+  return *delay;
+}
+
+bool sleepUnlessStopped(std::chrono::nanoseconds duration, const std::function<bool()>& stopping) {
+  constexpr std::chrono::nanoseconds kStep = std::chrono::milliseconds(50);
+  while (duration.count() > 0) {
+    if (stopping()) {
+      return false;
+    }
+    const auto step = std::min(duration, kStep);
+    std::this_thread::sleep_for(step);
+    duration -= step;
+  }
+  return !stopping();
 }
 
 }  // namespace cesync

@@ -2,8 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
+#include <string>
+
+#include "common/result.h"
 
 namespace cesync {
 
@@ -25,6 +29,9 @@ class Backoff {
 
   /// The delay before the next attempt, or nullopt when the retry budget is spent.
   [[nodiscard]] std::optional<std::chrono::milliseconds> next();
+  /// next() after a failure that `what` describes: the delay, or kUnavailable "<what> (gave up
+  /// after N attempts)" when the budget is spent.
+  [[nodiscard]] Result<std::chrono::milliseconds> nextAfter(const std::string& what);
   /// Forget past failures (call after a success).
   void reset() { attempt_ = 0; }
   [[nodiscard]] std::uint32_t attempts() const { return attempt_; }
@@ -34,5 +41,10 @@ class Backoff {
   std::uint32_t attempt_ = 0;
   std::mt19937_64 rng_;
 };
+
+/// Sleeps for `duration` in steps of at most 50 ms, so that a stop is honoured quickly: false as
+/// soon as `stopping()` is true (it is asked before, between steps and after).
+[[nodiscard]] bool sleepUnlessStopped(std::chrono::nanoseconds duration,
+                                      const std::function<bool()>& stopping);
 
 }  // namespace cesync

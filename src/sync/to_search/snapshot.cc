@@ -211,22 +211,12 @@ class SnapshotRun {
 
   // Waits the backoff's next delay, in short steps so that a stop is honoured quickly.
   Status pause(Backoff& backoff, const std::string& what) {
-    const auto delay = backoff.next();
-    if (!delay) {
-      return fail(ErrorCode::kUnavailable,
-                  what + " (gave up after " + std::to_string(backoff.attempts()) + " attempts)");
-    }
+    CESYNC_ASSIGN_OR_RETURN(delay, backoff.nextAfter(what));
     if (options_.on_retry) {
       options_.on_retry("snapshot of " + qualifiedName(fetcher_.schema()) + ": " + what +
-                        "; retrying in " + std::to_string(delay->count()) + " ms");
+                        "; retrying in " + std::to_string(delay.count()) + " ms");
     }
-    for (auto left = *delay; left.count() > 0; left -= std::chrono::milliseconds(50)) {
-      if (stopping()) {
-        return cancelled();
-      }
-      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(50)));
-    }
-    return stopping() ? cancelled() : Status{};
+    return sleepUnlessStopped(delay, [this] { return stopping(); }) ? Status{} : cancelled();
   }
 
   std::optional<PendingRange> take() {

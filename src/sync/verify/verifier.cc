@@ -374,28 +374,16 @@ class VerifyRun {
 
   // Waits the backoff's next delay, in short steps so that a stop is honoured quickly.
   Status pause(Backoff& backoff, const std::string& what) {
-    const auto delay = backoff.next();
-    if (!delay) {
-      return fail(ErrorCode::kUnavailable,
-                  what + " (gave up after " + std::to_string(backoff.attempts()) + " attempts)");
-    }
+    CESYNC_ASSIGN_OR_RETURN(delay, backoff.nextAfter(what));
     if (options_.on_retry) {
       options_.on_retry("verify of " + qualifiedName(fetcher_.schema()) + ": " + what +
-                        "; retrying in " + std::to_string(delay->count()) + " ms");
+                        "; retrying in " + std::to_string(delay.count()) + " ms");
     }
-    return sleepFor(*delay);
+    return sleepFor(delay);
   }
 
-  Status sleepFor(Clock::Duration left) {
-    while (left.count() > 0) {
-      if (stopping()) {
-        return cancelled();
-      }
-      const auto step = std::min<Clock::Duration>(left, std::chrono::milliseconds(50));
-      std::this_thread::sleep_for(step);
-      left -= step;
-    }
-    return stopping() ? cancelled() : Status{};
+  Status sleepFor(Clock::Duration duration) {
+    return sleepUnlessStopped(duration, [this] { return stopping(); }) ? Status{} : cancelled();
   }
 
   // Runs `attempt` until it succeeds, retrying transient faults.

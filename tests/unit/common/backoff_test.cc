@@ -61,5 +61,25 @@ TEST(BackoffTest, JitterSpreadsDelays) {
   EXPECT_GT(differ, 4);
 }
 
+TEST(BackoffTest, NextAfterNamesWhatFailedOnceTheBudgetIsSpent) {
+  Backoff backoff({.initial = milliseconds(1), .max = milliseconds(1), .max_retries = 2}, 1);
+  EXPECT_TRUE(backoff.nextAfter("reading range 3 failed"));
+  EXPECT_TRUE(backoff.nextAfter("reading range 3 failed"));
+  auto spent = backoff.nextAfter("reading range 3 failed");
+  ASSERT_FALSE(spent);
+  EXPECT_EQ(spent.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(spent.error().message, "reading range 3 failed (gave up after 2 attempts)");
+}
+
+TEST(BackoffTest, SleepUnlessStoppedEndsAtTheStop) {
+  int asked = 0;
+  // Stopped at the third question: two 50 ms steps of a 10 s sleep.
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(sleepUnlessStopped(std::chrono::seconds(10), [&] { return ++asked >= 3; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(asked, 3);
+  EXPECT_TRUE(sleepUnlessStopped(milliseconds(1), [] { return false; }));
+}
+
 }  // namespace
 }  // namespace cesync
