@@ -225,6 +225,8 @@ def free_port():
 class Cesync:
     """One configuration of the daemon (its own state file), every process under time -v."""
 
+    changelog_settings = {}  # more changelog.* keys for every configuration (--changelog)
+
     def __init__(self, binary, workdir, name, tables, contact, search_url):
         self.binary, self.workdir, self.name = binary, workdir, name
         self.port = free_port()
@@ -232,7 +234,9 @@ class Cesync:
         lines = [
             f"cassandra: {{contact_points: ['{contact}'], consistency: ONE}}",
             f"search: {{urls: ['{search_url}']}}",
-            "changelog: {replication: \"{'class': 'SimpleStrategy', 'replication_factor': 1}\"}",
+            "changelog: {" + ", ".join(
+                ["replication: \"{'class': 'SimpleStrategy', 'replication_factor': 1}\""]
+                + [f"{k}: {v}" for k, v in Cesync.changelog_settings.items()]) + "}",
             f"state: {{path: '{os.path.join(workdir, name + '.db')}'}}",
             f"admin: {{listen: '127.0.0.1:{self.port}'}}",
             "log: {level: info}",
@@ -783,6 +787,9 @@ def main():
                    help="longest the Python sync runs; its rows/s is over what it copied")
     p.add_argument("--raw-rounds", type=int, default=3, help="raw _bulk runs (the median counts)")
     p.add_argument("--phases", default="snapshot,stream,fresh,edits")
+    p.add_argument("--changelog", action="append", default=[], metavar="KEY=VALUE",
+                   help="a changelog.* setting of the daemon (docs/CONFIG.md), e.g. "
+                   "sweep_interval=10s; repeatable (default: the daemon's defaults)")
     p.add_argument("--cassandra", default=os.environ.get("CESYNC_CASSANDRA", "127.0.0.1:9042"))
     p.add_argument("--search", default=os.environ.get("CESYNC_OPENSEARCH", "http://127.0.0.1:9200"))
     p.add_argument("--out", default="bench-results.json", help="JSON results")
@@ -792,6 +799,7 @@ def main():
     a.edit_docs = a.edit_docs or min(a.rows, 20_000)
     a.rates = [int(r) for r in a.rates.split(",") if r]
     phases = a.phases.split(",")
+    Cesync.changelog_settings = dict(kv.split("=", 1) for kv in a.changelog)
 
     engine = Engine(a.search)
     cluster, session = cluster_session(a.cassandra)
