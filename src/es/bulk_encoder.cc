@@ -1,5 +1,6 @@
 #include "es/bulk_encoder.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cesync::es {
@@ -93,6 +94,14 @@ void BulkEncoder::clear() {
   buffer_.clear();
   starts_.clear();
   ops_.clear();
+}
+
+BatchLimits spreadOver(const BatchLimits& limits, std::size_t total_bytes, std::size_t parts,
+                       std::size_t min_bytes) {
+  BatchLimits spread = limits;
+  const std::size_t share = (total_bytes + parts - 1) / parts;
+  spread.max_bytes = std::min(limits.max_bytes, std::max(share, min_bytes));
+  return spread;
 }
 
 }  // namespace cesync::es

@@ -50,6 +50,13 @@ struct BatchLimits {
   std::size_t max_items = 10'000;
 };
 
+/// Limits that cut about `total_bytes` of items into `parts` batches of similar size, so that
+/// `parts` requests can be in flight at once and the engine indexes them on as many write
+/// threads (it indexes one request on one thread). Never above `limits`; a batch is cut only
+/// once it holds `min_bytes` (small writes stay one request). Precondition: parts >= 1.
+[[nodiscard]] BatchLimits spreadOver(const BatchLimits& limits, std::size_t total_bytes,
+                                     std::size_t parts, std::size_t min_bytes);
+
 /// Encodes `_bulk` request bodies: for each item an action line and, for index items, a source
 /// line, appended to one NDJSON buffer with no intermediate copies. Pure: no I/O, no clock.
 ///

@@ -82,6 +82,9 @@ class BulkWriter {
   [[nodiscard]] std::vector<Result<BulkWriteResult>> writeAll(
       std::span<const BulkEncoder* const> batches);
 
+  /// Most requests writeAll keeps in flight.
+  [[nodiscard]] std::size_t maxInFlight() const { return options_.max_in_flight; }
+
  private:
   struct BatchState;
   class Run;

@@ -56,6 +56,8 @@ class EsClient {
       std::span<const BulkEncoder* const> batches) {
     return writer_.writeAll(batches);
   }
+  /// Most bulk requests bulkAll keeps in flight.
+  [[nodiscard]] std::size_t bulkInFlight() const { return writer_.maxInFlight(); }
   /// A scan of one index in the engine's dialect; it must not outlive the client.
   [[nodiscard]] std::unique_ptr<SearchScanner> scan(ScanOptions options) {
     return std::make_unique<SearchScanner>(retrying_, server_, std::move(options));

@@ -826,6 +826,7 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool
   auto& stream = *pipes_.stream;
   std::uint64_t comebacks = probe_->comebacks();
   while (!stop.load() && (reload == nullptr || !reload->load())) {
+    const auto cycle_began = std::chrono::steady_clock::now();
     if (probe_->comebacks() != comebacks) {
       comebacks = probe_->comebacks();  // a side is back: read the indices again now
       index_backoff.reset();
@@ -900,8 +901,12 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool
     if (once && stream.caughtUpTo(target) && indices_read) {
       break;
     }
-    if (!stream.behind()) {
-      sleepUnless(stop, poll_interval);
+    // Polls start at most once per poll interval; a cycle that took longer (it had changes to
+    // write) is followed at once, so a steady write load is not held back by a pause per cycle.
+    const milliseconds pause = pauseAfterCycle(
+        poll_interval, std::chrono::steady_clock::now() - cycle_began, stream.behind());
+    if (pause.count() > 0) {
+      sleepUnless(stop, pause);
     }
   }
   if (stop.load()) {

@@ -10,6 +10,14 @@ constexpr const char* kPosition = "position";
 
 }  // namespace
 
+std::chrono::milliseconds pauseAfterCycle(std::chrono::milliseconds poll_interval,
+                                          std::chrono::steady_clock::duration took, bool behind) {
+  if (behind || took >= poll_interval) {
+    return std::chrono::milliseconds(0);
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(poll_interval - took);
+}
+
 std::string StreamCursors::logScope(const changelog::ReaderOptions& reader) {
   return "changelog/" + reader.keyspace + "." + reader.table;
 }

@@ -43,6 +43,13 @@ struct CycleReport {
   FlushReport flushed;        // summed over the tables
 };
 
+/// The pause before the next cycle: none while the log is read behind, else what is left of
+/// `poll_interval` after a cycle that took `took`. Polls start at most once per interval, and a
+/// cycle that took longer (writing many changes) is followed at once: its wait is over.
+[[nodiscard]] std::chrono::milliseconds pauseAfterCycle(std::chrono::milliseconds poll_interval,
+                                                        std::chrono::steady_clock::duration took,
+                                                        bool behind);
+
 /// A table the stream sends to its index.
 struct StreamTable {
   TableSchema schema;

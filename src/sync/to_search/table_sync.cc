@@ -13,6 +13,11 @@ namespace {
 
 // The first wait before a settling row is read again; it doubles each time.
 constexpr std::int64_t kFirstRecheckMicros = 200'000;
+// A flush's writes are spread over the client's requests in flight once they reach this much
+// per request: one request is indexed by one of the engine's write threads.
+constexpr std::size_t kMinSpreadBytes = std::size_t{128} << 10U;
+// Action line and framing of an item, on top of its id and source, for sizing batches.
+constexpr std::size_t kItemOverheadBytes = 128;
 
 }  // namespace
 
@@ -300,6 +305,13 @@ Result<FlushReport> TableSync::flush() {
         SearchSideEdits::read(search_, options_.index, options_.timestamp_column, planned_ids));
     in_index = std::move(found_docs);
   }
+  std::size_t planned_bytes = 0;
+  for (const auto& p : planned) {
+    planned_bytes += p.id.size() + p.doc.size() + kItemOverheadBytes;
+  }
+  const es::BatchLimits limits =
+      es::spreadOver(options_.limits, planned_bytes,
+                     std::max<std::size_t>(1, search_.bulkInFlight()), kMinSpreadBytes);
   std::vector<es::BulkEncoder> batches(1);
   std::vector<std::string> ids;  // per item, across batches, for dead letters
   for (auto& p : planned) {
@@ -328,7 +340,7 @@ Result<FlushReport> TableSync::flush() {
         target.if_primary_term = found->second.primary_term;
       }
     }
-    if (batches.back().full(options_.limits)) {
+    if (batches.back().full(limits)) {
       batches.emplace_back();
     }
     if (p.remove) {

@@ -147,5 +147,50 @@ TEST(BulkEncoderTest, LargeDocumentsAreAccountedInBytes) {
   EXPECT_EQ(std::count(enc.body().begin(), enc.body().end(), '\n'), 2);
 }
 
+TEST(SpreadOverTest, CutsLargeWritesIntoOneBatchPerRequestInFlight) {
+  const BatchLimits configured{.max_bytes = 5U << 20U, .max_items = 10'000};
+  // 2 MiB of items, 4 requests in flight: four batches of about 512 KiB.
+  const BatchLimits spread = spreadOver(configured, 2U << 20U, 4, 128U << 10U);
+  EXPECT_EQ(spread.max_bytes, 512U << 10U);
+  EXPECT_EQ(spread.max_items, configured.max_items);
+}
+
+TEST(SpreadOverTest, NeverAboveTheConfiguredLimit) {
+  const BatchLimits configured{.max_bytes = 1U << 20U, .max_items = 500};
+  const BatchLimits spread = spreadOver(configured, 64U << 20U, 4, 128U << 10U);
+  EXPECT_EQ(spread.max_bytes, 1U << 20U);
+  EXPECT_EQ(spread.max_items, 500U);
+}
+
+TEST(SpreadOverTest, SmallWritesStayOneRequest) {
+  const BatchLimits configured{};
+  // 200 KiB over 4 requests would be 50 KiB each: below the floor, so cut at 128 KiB only.
+  EXPECT_EQ(spreadOver(configured, 200U << 10U, 4, 128U << 10U).max_bytes, 128U << 10U);
+  // One request in flight: nothing to spread.
+  EXPECT_EQ(spreadOver(configured, 2U << 20U, 1, 128U << 10U).max_bytes, 2U << 20U);
+  // A floor above the configured limit does not raise it.
+  EXPECT_EQ(
+      spreadOver({.max_bytes = 64U << 10U, .max_items = 10}, 1U << 20U, 4, 128U << 10U).max_bytes,
+      64U << 10U);
+}
+
+TEST(SpreadOverTest, EncodedBatchesComeOutEvenlySized) {
+  // The way TableSync uses it: fill batches until full(spread), then start the next.
+  const std::string source = R"({"body":")" + std::string(1000, 'x') + R"("})";
+  const std::size_t docs = 2000;
+  const BatchLimits spread = spreadOver({}, docs * (source.size() + 80), 4, 128U << 10U);
+  std::vector<BulkEncoder> batches(1);
+  for (std::size_t i = 0; i < docs; ++i) {
+    if (batches.back().full(spread)) {
+      batches.emplace_back();
+    }
+    batches.back().index({.index = "i", .id = std::to_string(i), .version = 1}, source);
+  }
+  ASSERT_EQ(batches.size(), 4U);
+  for (const auto& b : batches) {
+    EXPECT_GT(b.items(), docs / 5);
+  }
+}
+
 }  // namespace
 }  // namespace cesync::es
