@@ -225,23 +225,24 @@ def free_port():
 class Cesync:
     """One configuration of the daemon (its own state file), every process under time -v."""
 
-    changelog_settings = {}  # more changelog.* keys for every configuration (--changelog)
+    settings = {}  # section -> {key: value}: more settings for every configuration (--set)
 
     def __init__(self, binary, workdir, name, tables, contact, search_url):
         self.binary, self.workdir, self.name = binary, workdir, name
         self.port = free_port()
         self.config = os.path.join(workdir, f"{name}.yaml")
-        lines = [
-            f"cassandra: {{contact_points: ['{contact}'], consistency: ONE}}",
-            f"search: {{urls: ['{search_url}']}}",
-            "changelog: {" + ", ".join(
-                ["replication: \"{'class': 'SimpleStrategy', 'replication_factor': 1}\""]
-                + [f"{k}: {v}" for k, v in Cesync.changelog_settings.items()]) + "}",
-            f"state: {{path: '{os.path.join(workdir, name + '.db')}'}}",
-            f"admin: {{listen: '127.0.0.1:{self.port}'}}",
-            "log: {level: info}",
-            "tables:",
-        ]
+        sections = {
+            "cassandra": {"contact_points": f"['{contact}']", "consistency": "ONE"},
+            "search": {"urls": f"['{search_url}']"},
+            "changelog": {"replication": "\"{'class': 'SimpleStrategy', 'replication_factor': 1}\""},
+            "state": {"path": f"'{os.path.join(workdir, name + '.db')}'"},
+            "admin": {"listen": f"'127.0.0.1:{self.port}'"},
+            "log": {"level": "info"},
+        }
+        for section, values in Cesync.settings.items():
+            sections.setdefault(section, {}).update(values)
+        lines = [f"{section}: {{" + ", ".join(f"{k}: {v}" for k, v in values.items()) + "}"
+                 for section, values in sections.items()] + ["tables:"]
         for table, opts in tables:
             lines.append(f"  - table: {KS}.{table}")
             lines += [f"    {k}: {v}" for k, v in opts.items()]
@@ -790,6 +791,9 @@ def main():
     p.add_argument("--changelog", action="append", default=[], metavar="KEY=VALUE",
                    help="a changelog.* setting of the daemon (docs/CONFIG.md), e.g. "
                    "sweep_interval=10s; repeatable (default: the daemon's defaults)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="any setting of the daemon (docs/CONFIG.md), e.g. snapshot.parallelism=8 "
+                   "or sync.fetch_in_flight=256; repeatable")
     p.add_argument("--cassandra", default=os.environ.get("CESYNC_CASSANDRA", "127.0.0.1:9042"))
     p.add_argument("--search", default=os.environ.get("CESYNC_OPENSEARCH", "http://127.0.0.1:9200"))
     p.add_argument("--out", default="bench-results.json", help="JSON results")
@@ -799,7 +803,12 @@ def main():
     a.edit_docs = a.edit_docs or min(a.rows, 20_000)
     a.rates = [int(r) for r in a.rates.split(",") if r]
     phases = a.phases.split(",")
-    Cesync.changelog_settings = dict(kv.split("=", 1) for kv in a.changelog)
+    for kv in [f"changelog.{c}" for c in a.changelog] + a.set:
+        key, _, value = kv.partition("=")
+        section, _, name = key.partition(".")
+        if not name or not value:
+            p.error(f"--set {kv}: expected SECTION.KEY=VALUE")
+        Cesync.settings.setdefault(section, {})[name] = value
 
     engine = Engine(a.search)
     cluster, session = cluster_session(a.cassandra)
