@@ -23,18 +23,15 @@ import datetime
 import json
 import os
 import signal
-import ssl
 import subprocess
 import time
 import uuid
 
 import pytest
 import requests
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
 
 from cesync_daemon import Search, free_port, index_table_diff, wait_until
-from test_secrets import Secrets
+from test_secrets import Secrets, secure_session  # noqa: F401 - a fixture of this module too
 from test_secrets import assert_no_leak as _assert_no_leak
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -84,29 +81,6 @@ def proxy_password():
     assert requests.get(TLS_URL + "/", verify=CA, timeout=10).status_code == 401
     assert requests.get(TLS_URL + "/", verify=CA, auth=(TLS_USER, "wrong"), timeout=10).status_code == 401
     return password
-
-
-def _ssl_context():
-    ctx = ssl.create_default_context(cafile=CA)
-    ctx.check_hostname = False
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def secure_session():
-    host, _, port = SECURE.rpartition(":")
-    if not os.path.exists(CA):
-        pytest.skip(f"no test CA in {TLS_DIR} (scripts/cluster up cassandra-secure)")
-    cluster = Cluster([host], port=int(port), protocol_version=5, ssl_context=_ssl_context(),
-                      auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
-    try:
-        session = cluster.connect()
-    except Exception as e:  # noqa: BLE001 - any failure means the node is not there
-        cluster.shutdown()
-        pytest.skip(f"the secure Cassandra node at {SECURE} does not answer: {e}")
-    session.default_timeout = 60
-    yield session
-    cluster.shutdown()
 
 
 @pytest.fixture(scope="module")
