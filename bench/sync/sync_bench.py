@@ -12,6 +12,7 @@ Run through bench/run, which starts the cluster if needed and passes the binary.
             NDJSON beforehand, are posted to a fresh index with _bulk (the limit).
   fresh     The daemon runs; a writer process writes new rows at fixed rates (--rates); the time
             from each write until the document is found by _search (polling) gives p50/p99.
+            Then the same writes go straight to an index with _bulk: the engine's own floor.
   edits     A to_cassandra table: --edit-docs documents are bulk-written to its index; the time
             until all of them are rows in Cassandra.
 
@@ -376,11 +377,36 @@ def python_sync(contact, search_url, table, index, seconds):
 # Freshness: a paced writer process and a poller
 
 
-def _paced_writer(contact, table, prefix, rate, seconds, queue, start_at):
-    cluster, session = cluster_session(contact)
-    stmt = session.prepare(f"INSERT INTO {KS}.{table} ({', '.join(INSERT_COLUMNS)}) "
-                           f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
+def _paced_writer(contact, table, prefix, rate, seconds, queue, start_at, direct=None):
+    """Writes `rate` rows a second into Cassandra, or, with `direct` = (search URL, index), the
+    same rows as documents straight into the index with _bulk (the engine's own floor)."""
     maker = RowMaker()
+    if direct is None:
+        cluster, session = cluster_session(contact)
+        stmt = session.prepare(f"INSERT INTO {KS}.{table} ({', '.join(INSERT_COLUMNS)}) "
+                               f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
+    else:
+        url, index = direct
+        pool = concurrent.futures.ThreadPoolExecutor(4)
+        local = threading.local()
+        outstanding = []
+
+        def post(lines):
+            if not hasattr(local, "http"):
+                local.http = requests.Session()
+            r = local.http.post(f"{url}/_bulk", data="".join(lines),
+                                headers={"Content-Type": "application/x-ndjson"}, timeout=60)
+            if r.status_code != 200 or r.json().get("errors"):
+                raise RuntimeError(f"_bulk: {r.status_code} {r.text[:300]}")
+        lines = []
+        last_flush = [0.0]
+
+        def flush(every_s=0.0):
+            # At most one request per `every_s`: what came due since the last one.
+            if lines and time.monotonic() - last_flush[0] >= every_s:
+                outstanding.append(pool.submit(post, list(lines)))
+                lines.clear()
+                last_flush[0] = time.monotonic()
     total = int(rate * seconds)
     # One write in `every` is timed; about 100 a second.
     every = max(1, int(rate // 100))
@@ -405,30 +431,50 @@ def _paced_writer(contact, table, prefix, rate, seconds, queue, start_at):
             if batch:
                 queue.put(batch)
                 batch = []
+            if direct is not None:
+                flush(0.02)  # a request every 20 ms
             time.sleep(due - now)
-        inflight.acquire()
         key = f"{prefix}{i:09d}"
         sent = time.monotonic()
-        fut = session.execute_async(stmt, maker.row(key, i))
-        fut.add_callbacks(done, failed)
+        if direct is None:
+            inflight.acquire()
+            fut = session.execute_async(stmt, maker.row(key, i))
+            fut.add_callbacks(done, failed)
+        else:
+            doc = maker.document(key, i, 0)
+            del doc["updated"]
+            lines.append(json.dumps({"index": {"_index": index, "_id": key}}) + "\n")
+            lines.append(json.dumps(doc, default=str) + "\n")
         if i % every == 0:
             batch.append((key, sent))
-    for _ in range(256):
-        inflight.acquire()
+    if direct is None:
+        for _ in range(256):
+            inflight.acquire()
+    else:
+        flush()
+        for f in outstanding:
+            try:
+                f.result()
+            except Exception:  # noqa: BLE001 - counted, the phase reports it
+                errors[0] += 1
+        pool.shutdown()
     wall = time.monotonic() - t0
     if batch:
         queue.put(batch)
     queue.put(("done", total / wall, errors[0]))
-    cluster.shutdown()
+    if direct is None:
+        cluster.shutdown()
 
 
-def freshness(engine, contact, table, index, rate, seconds, daemon):
-    """p50/p99 seconds from sending a write to finding its document with _search."""
+def freshness(engine, contact, table, index, rate, seconds, daemon, direct=False):
+    """p50/p99 seconds from sending a write to finding its document with _search. With `direct`,
+    the writes go straight to the index (no cesync): the engine's own floor."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     start_at = time.monotonic() + 3.0
     proc = ctx.Process(target=_paced_writer,
-                       args=(contact, table, f"f{rate}-", rate, seconds, queue, start_at))
+                       args=(contact, table, f"f{rate}-", rate, seconds, queue, start_at,
+                             (engine.url, index) if direct else None))
     proc.start()
     pending = {}
     latencies = []
@@ -436,7 +482,8 @@ def freshness(engine, contact, table, index, rate, seconds, daemon):
     errors = 0
     deadline = start_at + seconds + 60
     while achieved is None or pending:
-        daemon.check()
+        if daemon is not None:
+            daemon.check()
         while True:
             try:
                 item = queue.get_nowait()
@@ -624,6 +671,17 @@ def phase_fresh(a, env, results):
     finally:
         usage = d.stop()
     results["fresh_daemon"] = usage
+    # The floor: the same writes sent straight to an index of the same mapping and refresh.
+    engine.clone_empty("bench_stream", "bench_direct", {"refresh_interval": "1s"})
+    for rate in a.rates:
+        load = loadavg()
+        log(f"fresh (straight to the index): {rate}/s for {a.fresh_seconds} s (load {load})")
+        r = freshness(engine, a.cassandra, "stream", "bench_direct", rate, a.fresh_seconds, None,
+                      direct=True)
+        r.update(load=load, refresh=refresh)
+        results["fresh_direct"].append(r)
+        log(f"fresh (straight): achieved {r['achieved']:,.0f}/s, p50 {r['p50']:.3f} s, "
+            f"p99 {r['p99']:.3f} s")
 
 
 def phase_edits(a, env, results):
@@ -743,6 +801,10 @@ def report(res):
             f"{f['samples']:,} samples, refresh {f['refresh']})",
             f"p50 {f['p50']:.2f} s, p99 {f['p99']:.2f} s, max {f['max']:.2f} s",
             target if f["rate"] >= 2000 else "", met if f["rate"] >= 2000 else "", f["load"])
+    for f in res.get("fresh_direct", []):
+        row(f"freshness floor: the same {f['rate']:,} writes/s sent straight to the index with "
+            f"_bulk (achieved {f['achieved']:,.0f}/s, {f['samples']:,} samples)",
+            f"p50 {f['p50']:.2f} s, p99 {f['p99']:.2f} s, max {f['max']:.2f} s", load=f["load"])
     if "edits" in res:
         e = res["edits"]
         row(f"search -> Cassandra, {e['docs']:,} documents", f"{e['docs_s']:,.0f} docs/s ({e['wall']:.1f} s)",
@@ -815,7 +877,7 @@ def main():
     work = tempfile.mkdtemp(prefix="cesync-bench-")
     env = {"session": session, "engine": engine, "work": work}
     results = {"args": vars(a), "command": "bench/run " + " ".join(sys.argv[3:]), "snapshot": [],
-               "fresh": []}
+               "fresh": [], "fresh_direct": []}
     results["machine"] = machine(env, a)
     log("machine:", results["machine"])
     drop_all(session, engine)

@@ -1,7 +1,9 @@
 #include "changelog/changelog_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <future>
 #include <limits>
 
 namespace cesync::changelog {
@@ -12,6 +14,9 @@ constexpr std::int64_t kUuidEpochOffset = 0x01B21DD213814000LL;
 // Entries of one large write share the bucket of the first, so an entry's id time can be a
 // little past its bucket's end: reads start this much before a cursor's bucket.
 constexpr std::int64_t kBucketStragglerMicros = 1'000'000;
+
+// Shards read at once, at most (each by a thread of its own).
+constexpr std::size_t kMaxConcurrentShardReads = 8;
 
 }  // namespace
 
@@ -77,21 +82,19 @@ Status ChangelogReader::prepare() {
   return {};
 }
 
-Status ChangelogReader::readShard(std::int32_t shard, std::int64_t from_micros,
-                                  std::int64_t to_micros, const cql::UuidBytes* until,
-                                  std::size_t budget, std::vector<ChangelogEntry>& out,
-                                  bool& budget_hit, std::int64_t& last_micros) {
+Status ChangelogReader::readShard(const ShardQuery& query, ShardRead& read) const {
   const std::int64_t width =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.bucket_width).count();
-  const cql::UuidBytes after = minTimeuuid(from_micros);
-  for (std::int64_t bucket = bucketOf(from_micros - kBucketStragglerMicros);
-       bucket <= bucketOf(to_micros); bucket += width) {
-    std::vector<cql::Value> values{cql::Value::timestamp(bucket / 1000), cql::Value::integer(shard),
-                                   cql::Value::timeuuid(after)};
-    if (until != nullptr) {
-      values.push_back(cql::Value::timeuuid(*until));
+  const cql::UuidBytes after = minTimeuuid(query.from_micros);
+  read.last_micros = query.from_micros;
+  for (std::int64_t bucket = bucketOf(query.from_micros - kBucketStragglerMicros);
+       bucket <= bucketOf(query.to_micros); bucket += width) {
+    std::vector<cql::Value> values{cql::Value::timestamp(bucket / 1000),
+                                   cql::Value::integer(query.shard), cql::Value::timeuuid(after)};
+    if (query.until) {
+      values.push_back(cql::Value::timeuuid(*query.until));
     }
-    cql::Statement statement = cql::Statement::of(until != nullptr ? bounded_ : forward_, values);
+    cql::Statement statement = cql::Statement::of(query.until ? bounded_ : forward_, values);
     statement.page_size = options_.page_size;
     statement.consistency = options_.consistency;
     statement.idempotent = true;
@@ -103,11 +106,11 @@ Status ChangelogReader::readShard(std::int32_t shard, std::int64_t from_micros,
       }
       for (const auto row : page->rows) {
         CESYNC_ASSIGN_OR_RETURN(entry, parseEntry(row));
-        last_micros = std::max(last_micros, entry.id_micros);
-        if (seen_.insert(entry.id).second) {
-          out.push_back(std::move(entry));
-          if (out.size() >= budget) {
-            budget_hit = true;
+        read.last_micros = std::max(read.last_micros, entry.id_micros);
+        if (!seen_.contains(entry.id)) {
+          read.entries.push_back(std::move(entry));
+          if (read.entries.size() >= query.budget) {
+            read.budget_hit = true;
             return {};
           }
         }
@@ -117,19 +120,59 @@ Status ChangelogReader::readShard(std::int32_t shard, std::int64_t from_micros,
   return {};
 }
 
+Result<std::vector<ChangelogReader::ShardRead>> ChangelogReader::readShards(
+    const std::vector<ShardQuery>& queries) const {
+  std::vector<ShardRead> reads(queries.size());
+  std::vector<Status> done(queries.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < queries.size(); i = next++) {
+      done[i] = readShard(queries[i], reads[i]);
+    }
+  };
+  std::vector<std::future<void>> running;
+  const std::size_t threads = std::min(queries.size(), kMaxConcurrentShardReads);
+  for (std::size_t t = 0; t < threads; ++t) {
+    running.push_back(std::async(std::launch::async, work));
+  }
+  for (auto& r : running) {
+    r.get();
+  }
+  for (auto& d : done) {
+    if (!d) {
+      return fail(d.error());
+    }
+  }
+  return reads;
+}
+
+void ChangelogReader::take(ShardRead& read, std::vector<ChangelogEntry>& out) {
+  for (auto& entry : read.entries) {
+    // Shards are distinct partitions, and one shard's read returns an id once.
+    seen_.insert(entry.id);
+    out.push_back(std::move(entry));
+  }
+}
+
 Status ChangelogReader::sweep(std::int64_t now_micros, std::vector<ChangelogEntry>& out) {
   const std::int64_t window =
       std::chrono::duration_cast<std::chrono::microseconds>(options_.confidence_window).count();
   std::int64_t lowest_cursor = now_micros;
+  std::vector<ShardQuery> queries;
+  queries.reserve(static_cast<std::size_t>(options_.shards));
   for (std::int32_t shard = 0; shard < options_.shards; ++shard) {
     const std::int64_t cursor = cursors_[static_cast<std::size_t>(shard)];
     // Up to the forward cursor; later entries are the forward reads' business.
-    const cql::UuidBytes until = minTimeuuid(cursor);
-    bool unused = false;
-    std::int64_t last = 0;
-    CESYNC_TRY(readShard(shard, safe_micros_, cursor, &until,
-                         std::numeric_limits<std::size_t>::max(), out, unused, last));
+    queries.push_back({.shard = shard,
+                       .from_micros = safe_micros_,
+                       .to_micros = cursor,
+                       .until = minTimeuuid(cursor),
+                       .budget = std::numeric_limits<std::size_t>::max()});
     lowest_cursor = std::min(lowest_cursor, cursor);
+  }
+  CESYNC_ASSIGN_OR_RETURN(reads, readShards(queries));
+  for (auto& read : reads) {
+    take(read, out);
   }
   // Everything older than the window had appeared when the sweep began, and everything up to
   // each shard's cursor has been read: below both, nothing new can come.
@@ -178,15 +221,24 @@ Status ChangelogReader::pollInto(std::vector<ChangelogEntry>& out) {
   // others back.
   const std::size_t share = std::max<std::size_t>(
       1, options_.max_entries_per_poll / static_cast<std::size_t>(options_.shards));
+  std::vector<ShardQuery> queries;
+  queries.reserve(static_cast<std::size_t>(options_.shards));
   for (std::int32_t shard = 0; shard < options_.shards; ++shard) {
-    auto& cursor = cursors[static_cast<std::size_t>(shard)];
-    std::int64_t last = cursor;
-    bool cut = false;
-    CESYNC_TRY(readShard(shard, cursor, horizon, nullptr, out.size() + share, out, cut, last));
+    queries.push_back({.shard = shard,
+                       .from_micros = cursors[static_cast<std::size_t>(shard)],
+                       .to_micros = horizon,
+                       .until = std::nullopt,
+                       .budget = share});
+  }
+  CESYNC_ASSIGN_OR_RETURN(reads, readShards(queries));
+  for (std::size_t shard = 0; shard < reads.size(); ++shard) {
+    auto& cursor = cursors[shard];
+    ShardRead& read = reads[shard];
     // Caught up: the next read starts `settle_time` back, so that entries still being applied
     // are found by the next poll. Cut short by the budget: it resumes at the last entry read.
-    cursor = cut ? std::max(cursor, last) : std::max(cursor, settled);
-    behind_ = behind_ || cut;
+    cursor = read.budget_hit ? std::max(cursor, read.last_micros) : std::max(cursor, settled);
+    behind_ = behind_ || read.budget_hit;
+    take(read, out);
   }
   cursors_ = std::move(cursors);
   if (now - last_sweep_micros_ >= duration_cast<microseconds>(options_.sweep_interval).count()) {

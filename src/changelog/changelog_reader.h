@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -75,12 +76,29 @@ class ChangelogReader {
   Status prepare();
   // poll() without its rollback: on an error, `out` holds the entries read before it.
   Status pollInto(std::vector<ChangelogEntry>& out);
-  // Reads shard `shard` from `from_micros` through the bucket of `to_micros` (only ids <= `until`
-  // when set), appending entries not seen before, at most `budget`. `last_micros` is the time of
-  // the last entry read.
-  Status readShard(std::int32_t shard, std::int64_t from_micros, std::int64_t to_micros,
-                   const cql::UuidBytes* until, std::size_t budget,
-                   std::vector<ChangelogEntry>& out, bool& budget_hit, std::int64_t& last_micros);
+  // One shard's read: from `from_micros` through the bucket of `to_micros` (only ids <= `until`
+  // when set), at most `budget` entries not seen before.
+  struct ShardQuery {
+    std::int32_t shard = 0;
+    std::int64_t from_micros = 0;
+    std::int64_t to_micros = 0;
+    std::optional<cql::UuidBytes> until;
+    std::size_t budget = 0;
+  };
+  // What it found: the new entries in log order, whether the budget cut it short, and the time
+  // of the last entry read (new or not; `from_micros` when none).
+  struct ShardRead {
+    std::vector<ChangelogEntry> entries;
+    bool budget_hit = false;
+    std::int64_t last_micros = 0;
+  };
+  // Reads the queries concurrently, up to 8 threads (the shards are independent partitions, and
+  // a read mostly waits for the node); the first error wins. Only reads seen_.
+  [[nodiscard]] Result<std::vector<ShardRead>> readShards(
+      const std::vector<ShardQuery>& queries) const;
+  Status readShard(const ShardQuery& query, ShardRead& read) const;
+  // Remembers a read's entries as seen and appends them to `out`.
+  void take(ShardRead& read, std::vector<ChangelogEntry>& out);
   Status sweep(std::int64_t now_micros, std::vector<ChangelogEntry>& out);
   [[nodiscard]] std::int64_t bucketOf(std::int64_t micros) const;
 

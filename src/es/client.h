@@ -34,8 +34,11 @@ struct ClientOptions {
 class EsClient {
  public:
   /// Connects (validating the options) and detects the engine. `clock` must outlive the client.
+  /// With `shared_stats`, the client counts into another client's counters (which must outlive
+  /// it), so that several clients of one process show as one in the metrics.
   [[nodiscard]] static Result<std::unique_ptr<EsClient>> connect(ClientOptions options,
-                                                                 const Clock& clock);
+                                                                 const Clock& clock,
+                                                                 EsStats* shared_stats = nullptr);
   EsClient(const EsClient&) = delete;
   EsClient& operator=(const EsClient&) = delete;
   ~EsClient() = default;
@@ -43,6 +46,7 @@ class EsClient {
   [[nodiscard]] const ServerInfo& server() const { return server_; }
   /// Counters of everything this client did; readable from other threads.
   [[nodiscard]] const EsStats& stats() const { return stats_; }
+  [[nodiscard]] EsStats& stats() { return stats_; }
   [[nodiscard]] IndexAdmin& admin() { return admin_; }
   /// The client's transport (idempotent requests are retried).
   [[nodiscard]] HttpTransport& transport() { return retrying_; }
@@ -64,10 +68,10 @@ class EsClient {
   }
 
  private:
-  EsClient(std::unique_ptr<EsStats> stats, std::unique_ptr<CurlTransport> transport,
-           ClientOptions options, const Clock& clock);
+  EsClient(std::unique_ptr<EsStats> own_stats, EsStats& stats,
+           std::unique_ptr<CurlTransport> transport, ClientOptions options, const Clock& clock);
 
-  std::unique_ptr<EsStats> stats_holder_;
+  std::unique_ptr<EsStats> stats_holder_;  // null when counting into another client's
   EsStats& stats_;
   std::unique_ptr<CurlTransport> transport_;
   RetryingTransport retrying_;

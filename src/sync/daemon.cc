@@ -109,6 +109,10 @@ Status Daemon::connect() {
   bulkInterrupts(search_options);
   CESYNC_ASSIGN_OR_RETURN(search, connectSearch(search_options, clock_));
   search_ = std::move(search);
+  auto writer_options = searchClientOptions(config_);
+  bulkInterrupts(writer_options);  // its own: a comeback is news to each client
+  CESYNC_ASSIGN_OR_RETURN(writer, connectSearch(writer_options, clock_, &search_->stats()));
+  stream_writer_ = std::move(writer);
   CESYNC_ASSIGN_OR_RETURN(probe_client, connectSearch(searchClientOptions(config_), clock_));
   probe_ = std::make_unique<SideProbe>(*session_, std::move(probe_client), events_, clock_,
                                        SideProbe::Options{});
@@ -221,9 +225,9 @@ Result<Daemon::Pipelines> Daemon::build(const std::vector<config::TableConfig>& 
     p.tables.push_back({t, std::move(*schema)});
   }
   CESYNC_ASSIGN_OR_RETURN(reader, readerOptions(config_));
-  p.stream =
-      std::make_unique<ChangeStream>(*session_, *search_, *store_, std::move(reader),
-                                     std::move(streamed), config_.sync.checkpoint_interval, clock_);
+  p.stream = std::make_unique<ChangeStream>(*session_, *search_, *store_, std::move(reader),
+                                            std::move(streamed), config_.sync.checkpoint_interval,
+                                            clock_, stream_writer_.get());
   return p;
 }
 
@@ -911,6 +915,11 @@ Status Daemon::stream(const std::atomic<bool>& stop, bool once, std::atomic<bool
   }
   if (stop.load()) {
     events_.log(Event::kStopping, {}, "stopping: saving the checkpoint");
+  }
+  // Writes still in flight land first, so that the checkpoint can pass them; if they fail,
+  // their work stays unacknowledged and the checkpoint stays behind it.
+  if (auto drained = stream.drain(); !drained) {
+    events_.log(Event::kStreamFailed, {}, "streaming: " + drained.error().message);
   }
   CESYNC_TRY(stream.saveCheckpoint(/*force=*/true));
   if (reload == nullptr || !reload->load() || stop.load()) {

@@ -141,6 +141,9 @@ class Daemon {
   std::int64_t started_micros_ = 0;
   std::unique_ptr<cql::Session> session_;
   std::unique_ptr<es::EsClient> search_;
+  // The stream's writes go out from a thread of their own with this client (counted with
+  // search_), while the stream reads the next rows with search_ and the session.
+  std::unique_ptr<es::EsClient> stream_writer_;
   std::unique_ptr<state::CheckpointStore> store_;
   EchoMarks echoes_;
   Pipelines pipes_;

@@ -101,8 +101,9 @@ Result<std::unique_ptr<cql::Session>> connectCassandra(const config::Config& con
   return std::move(*session);
 }
 
-Result<std::unique_ptr<es::EsClient>> connectSearch(es::ClientOptions options, const Clock& clock) {
-  auto search = es::EsClient::connect(std::move(options), clock);
+Result<std::unique_ptr<es::EsClient>> connectSearch(es::ClientOptions options, const Clock& clock,
+                                                    es::EsStats* shared_stats) {
+  auto search = es::EsClient::connect(std::move(options), clock, shared_stats);
   if (!search) {
     const std::string& message = search.error().message;
     std::string what = "cannot reach the search engine (search.urls): ";

@@ -24,7 +24,8 @@ Result<std::unique_ptr<cql::Session>> connectCassandra(const config::Config& con
 
 /// Connects a search client with `options` (from searchClientOptions()). Errors name the
 /// settings to look at: search.username/password/api_key when refused, else search.urls.
-Result<std::unique_ptr<es::EsClient>> connectSearch(es::ClientOptions options, const Clock& clock);
+Result<std::unique_ptr<es::EsClient>> connectSearch(es::ClientOptions options, const Clock& clock,
+                                                    es::EsStats* shared_stats = nullptr);
 
 /// Parses "LOCAL_QUORUM" etc.
 Result<cql::Consistency> parseConsistency(std::string_view name);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,11 +77,22 @@ struct StreamCursors {
 /// table's TableSync, and the checkpoint moves only over entries whose every write the index
 /// acknowledged. One cycle = one poll and one flush of every table; the caller loops, sleeps
 /// and handles errors (a failed cycle keeps its work for the next).
+///
+/// With a `writer` client, a cycle's writes are sent from a thread of their own and land
+/// during the next cycle, which meanwhile polls the log and re-reads its rows: reading and
+/// writing overlap. One cycle's writes are in flight at a time, and they land before the next
+/// cycle's are sent or anything reads the index (TableSync::readsIndex), so writes to one key
+/// still go out in order. Without a writer, each cycle writes before it returns.
 class ChangeStream {
  public:
   ChangeStream(cql::Session& session, es::EsClient& search, state::CheckpointStore& store,
                changelog::ReaderOptions reader, std::vector<StreamTable> tables,
-               std::chrono::milliseconds checkpoint_interval, const Clock& clock);
+               std::chrono::milliseconds checkpoint_interval, const Clock& clock,
+               es::EsClient* writer = nullptr);
+  ChangeStream(const ChangeStream&) = delete;
+  ChangeStream& operator=(const ChangeStream&) = delete;
+  /// Waits for writes in flight (their outcome is dropped: the work stays unacknowledged).
+  ~ChangeStream();
 
   /// Resumes from the saved position. With none (a first run), saves `now - confidence window`
   /// as the position before anything else happens, so that a snapshot taken after this call
@@ -90,6 +102,9 @@ class ChangeStream {
   /// Reads new change-log entries and writes what they name. Every table is flushed even when
   /// one fails; the first error is returned, and the failed work is kept.
   [[nodiscard]] Result<CycleReport> cycle();
+
+  /// Waits for the writes in flight and takes their outcome (before a stop or a --once end).
+  [[nodiscard]] Result<CycleReport> drain();
 
   /// Saves the checkpoint and the tables' counts when they changed, at most once per
   /// checkpoint interval unless `force`.
@@ -117,7 +132,30 @@ class ChangeStream {
     StreamCounts counts;
   };
 
-  [[nodiscard]] std::int64_t tableApplied(const Table& table) const;
+  // One cycle's writes, sent by a thread with the writer client.
+  struct InFlight {
+    std::vector<std::pair<std::size_t, PreparedFlush>> flushes;     // tables_ index, flush
+    std::vector<std::vector<Result<es::BulkWriteResult>>> results;  // per flush, once done
+    std::future<void> done;  // declared last: destroyed (joined) first
+  };
+
+  [[nodiscard]] std::int64_t tableApplied(std::size_t table) const;
+  // The oldest entry of a table's writes in flight.
+  [[nodiscard]] std::optional<std::int64_t> inFlightOldest(std::size_t table) const;
+  // The oldest entry of a table's work not written for good, in flight included.
+  [[nodiscard]] std::optional<std::int64_t> tableOutstanding(std::size_t table) const;
+  // Sends the flushes: in a thread when there is a writer, else at once.
+  void send(std::vector<std::pair<std::size_t, PreparedFlush>>&& flushes, CycleReport& report,
+            std::optional<Error>& first_error);
+  // Waits for the writes in flight, if any, and takes their outcome.
+  void land(CycleReport& report, std::optional<Error>& first_error);
+  // Takes one flush's outcome into the table's counts and the report.
+  void finish(std::size_t table, PreparedFlush flush,
+              const std::vector<Result<es::BulkWriteResult>>& results, CycleReport& report,
+              std::optional<Error>& first_error);
+
+  es::EsClient& search_;
+  es::EsClient* writer_;
 
   state::CheckpointStore& store_;
   changelog::ReaderOptions reader_options_;
@@ -129,6 +167,7 @@ class ChangeStream {
   std::int64_t saved_position_ = 0;
   std::int64_t saved_at_micros_ = 0;
   bool counts_changed_ = false;
+  std::unique_ptr<InFlight> in_flight_;
 };
 
 }  // namespace cesync::sync

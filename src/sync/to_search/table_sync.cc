@@ -126,6 +126,7 @@ Status TableSync::takeDueTimers(std::int64_t now) {
       continue;  // taken by a flush that has not succeeded yet
     }
     fired_.push_back(timer.name);
+    fired_staged_.push_back(timer.name);
     const std::string_view v = timer.value;
     const auto bar = v.find('|', 2);
     if (v.size() < 3 || bar == std::string_view::npos) {
@@ -171,7 +172,32 @@ void TableSync::addWork(KeyWork work) {
   work_.push_back(std::move(work));
 }
 
+std::vector<const es::BulkEncoder*> PreparedFlush::toSend() const {
+  std::vector<const es::BulkEncoder*> out;
+  for (const auto& b : batches) {
+    if (!b.empty()) {
+      out.push_back(&b);
+    }
+  }
+  return out;
+}
+
+std::optional<std::int64_t> PreparedFlush::oldestEntry() const {
+  std::optional<std::int64_t> oldest;
+  for (const auto& w : work) {
+    oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
+  }
+  return oldest;
+}
+
 Result<FlushReport> TableSync::flush() {
+  CESYNC_TRY(stage());
+  CESYNC_ASSIGN_OR_RETURN(prepared, prepare());
+  const auto results = search_.bulkAll(prepared.toSend());
+  return finish(std::move(prepared), results);
+}
+
+Status TableSync::stage() {
   for (auto& w : coalescer_.drain()) {
     addWork(std::move(w));
   }
@@ -186,11 +212,31 @@ Result<FlushReport> TableSync::flush() {
     work_.push_back(std::move(w));
     return true;
   });
-  FlushReport report;
+  return {};
+}
+
+bool TableSync::readsIndex() const {
+  if (work_.empty()) {
+    return false;
+  }
+  if (timestamp_column_ >= 0) {
+    return true;  // every write is compared with the document as it is now
+  }
+  // Without clustering columns a partition holds one document, whose id is known.
+  return !schema_.clustering.empty() && std::any_of(work_.begin(), work_.end(), [](const auto& w) {
+    return w.scope != KeyWork::Scope::kRow;
+  });
+}
+
+Result<PreparedFlush> TableSync::prepare() {
+  const std::int64_t now = clock_.wallMicros();
+  PreparedFlush out;
+  out.now = now;
+  FlushReport& report = out.report;
   report.work = work_.size();
   report.rechecks = waiting_.size();
   if (work_.empty()) {
-    return report;
+    return out;
   }
   CESYNC_ASSIGN_OR_RETURN(fetched, fetcher_.fetch(work_));
 
@@ -207,8 +253,8 @@ Result<FlushReport> TableSync::flush() {
     bool echo = false;  // written from the search side at this version
   };
   std::vector<Planned> planned;
-  std::vector<state::DeadLetter> dead_letters;
-  std::vector<KeyWork> recheck;
+  std::vector<state::DeadLetter>& dead_letters = out.dead_letters;
+  std::vector<KeyWork>& recheck = out.recheck;
   std::string doc;
 
   for (std::size_t i = 0; i < work_.size(); ++i) {
@@ -312,8 +358,9 @@ Result<FlushReport> TableSync::flush() {
   const es::BatchLimits limits =
       es::spreadOver(options_.limits, planned_bytes,
                      std::max<std::size_t>(1, search_.bulkInFlight()), kMinSpreadBytes);
-  std::vector<es::BulkEncoder> batches(1);
-  std::vector<std::string> ids;  // per item, across batches, for dead letters
+  std::vector<es::BulkEncoder>& batches = out.batches;
+  batches.emplace_back();
+  std::vector<std::string>& ids = out.ids;  // per item, across batches, for dead letters
   for (auto& p : planned) {
     es::BulkTarget target{options_.index, p.id, p.version, {}};
     if (both_ways) {
@@ -350,57 +397,79 @@ Result<FlushReport> TableSync::flush() {
     }
     ids.push_back(std::move(p.id));
   }
+  // The work is the flush's now; timers taken with it go along.
+  out.work = std::move(work_);
+  work_.clear();
+  out.fired = std::move(fired_staged_);
+  fired_staged_.clear();
+  return out;
+}
 
-  std::vector<const es::BulkEncoder*> to_send;
-  for (const auto& b : batches) {
-    if (!b.empty()) {
-      to_send.push_back(&b);
+Result<FlushReport> TableSync::finish(PreparedFlush flush,
+                                      const std::vector<Result<es::BulkWriteResult>>& results) {
+  // Not written: the work is staged again, with its timers, for the next flush.
+  auto restage = [&](const Error& error) -> Result<FlushReport> {
+    for (auto& w : flush.work) {
+      work_.push_back(std::move(w));
     }
+    for (auto& name : flush.fired) {
+      fired_staged_.push_back(std::move(name));
+    }
+    return fail(error);
+  };
+  FlushReport report = flush.report;
+  const auto sent = flush.toSend();
+  if (results.size() != sent.size()) {
+    return restage(Error{ErrorCode::kInternal, "a flush's writes were not all sent"});
   }
-  const auto results = search_.bulkAll(to_send);
+  std::vector<state::DeadLetter>& dead_letters = flush.dead_letters;
+  const std::int64_t now = flush.now;
   std::size_t item = 0;
   for (std::size_t b = 0; b < results.size(); ++b) {
     if (!results[b]) {
-      return fail(results[b].error());
+      return restage(results[b].error());
     }
     for (std::size_t j = 0; j < results[b]->items.size(); ++j, ++item) {
       const auto& result = results[b]->items[j];
       switch (result.outcome) {
         case es::ItemOutcome::kOk:
-          ++(to_send[b]->op(j) == es::BulkOp::kIndex ? report.indexed : report.deleted);
+          ++(sent[b]->op(j) == es::BulkOp::kIndex ? report.indexed : report.deleted);
           break;
         case es::ItemOutcome::kAlreadyNewer:
           ++report.already_newer;
           break;
         case es::ItemOutcome::kDeadLetter:
           dead_letters.push_back(
-              {scope(), ids[item], result.error_type + ": " + result.reason, now});
+              {scope(), flush.ids[item], result.error_type + ": " + result.reason, now});
           break;
         case es::ItemOutcome::kRetry:
-          return fail(ErrorCode::kUnavailable, "index " + options_.index + " did not accept " +
-                                                   ids[item] +
-                                                   " within the retry budget: " + result.reason);
+          return restage(Error{ErrorCode::kUnavailable,
+                               "index " + options_.index + " did not accept " + flush.ids[item] +
+                                   " within the retry budget: " + result.reason});
       }
     }
   }
   // Rows with a TTL are read again when it runs out (expiry writes nothing to the log); timers
   // that fired are done now that their work is written.
   state::Commit commit{.cursors = {}, .dead_letters = dead_letters, .erase = {}};
-  for (const auto& w : work_) {
+  for (const auto& w : flush.work) {
     if (w.expires_at_micros != 0 && options_.expiry_timers) {
       commit.cursors.push_back(timerFor(w, now));
     }
   }
-  for (const auto& name : fired_) {
+  for (const auto& name : flush.fired) {
     commit.erase.emplace_back(timerScope(), name);
   }
   if (!commit.cursors.empty() || !commit.dead_letters.empty() || !commit.erase.empty()) {
-    CESYNC_TRY(store_.commit(commit));
+    if (auto saved = store_.commit(commit); !saved) {
+      return restage(saved.error());
+    }
   }
-  fired_.clear();
+  std::erase_if(fired_, [&](const std::string& name) {
+    return std::find(flush.fired.begin(), flush.fired.end(), name) != flush.fired.end();
+  });
   report.dead_letters = dead_letters.size();
-  work_.clear();
-  for (auto& w : recheck) {
+  for (auto& w : flush.recheck) {
     waiting_.push_back(std::move(w));
   }
   report.rechecks = waiting_.size();

@@ -50,6 +50,25 @@ struct FlushReport {
   std::size_t echo = 0;      // rows just written from the search side, not indexed back
 };
 
+/// One flush read from Cassandra and encoded, waiting for its writes: TableSync::prepare()
+/// makes it, the caller writes its batches (on any thread, with its own client), and
+/// TableSync::finish() takes the outcome. Until then its work is outstanding.
+struct PreparedFlush {
+  std::vector<KeyWork> work;       // what it writes; back to the table if the writes fail
+  std::vector<KeyWork> recheck;    // re-reads that did not show their change yet
+  std::vector<std::string> fired;  // expiry timers whose work it holds
+  std::vector<es::BulkEncoder> batches;
+  std::vector<std::string> ids;  // every item's document id, in order across batches
+  std::vector<state::DeadLetter> dead_letters;
+  FlushReport report;    // what is known before writing
+  std::int64_t now = 0;  // when it was read (µs)
+
+  /// The batches to write (the non-empty ones); the pointers live as long as this flush.
+  [[nodiscard]] std::vector<const es::BulkEncoder*> toSend() const;
+  /// The oldest entry time (µs) of its work; nullopt when it holds none.
+  [[nodiscard]] std::optional<std::int64_t> oldestEntry() const;
+};
+
 /// One table's way to its index: change-log entries are coalesced into re-reads, the rows as
 /// they are now become versioned index and delete items (version = the newest write time, so
 /// an older replay can never win), and every item's outcome is checked. Rejected documents are
@@ -65,11 +84,28 @@ class TableSync {
   void addWork(KeyWork work);
 
   /// Re-reads and writes everything added since the last flush, and the re-reads still
-  /// settling. On an error the work is kept and the next flush tries again.
+  /// settling. On an error the work is kept and the next flush tries again. The same as
+  /// stage(), prepare(), writing the batches with the table's client, finish().
   [[nodiscard]] Result<FlushReport> flush();
 
-  /// The oldest entry time (µs) of work not yet written for good; the checkpoint must not pass
-  /// it. nullopt when nothing is outstanding.
+  /// A flush in three steps, so that a stream can read the next rows while the writes of the
+  /// last are in flight. stage() takes in what is due: new entries, expiry timers, re-reads
+  /// whose wait is over.
+  [[nodiscard]] Status stage();
+  /// True when preparing the staged work reads the index (a table synced both ways, or a
+  /// partition that may hold several documents): writes still in flight must land first.
+  [[nodiscard]] bool readsIndex() const;
+  /// Re-reads the staged rows and encodes their writes. On an error the work stays staged.
+  [[nodiscard]] Result<PreparedFlush> prepare();
+  /// Takes the outcome of writing `flush`'s batches (one result per toSend() batch): dead
+  /// letters and timers are saved, and settling re-reads wait for their turn. On an error
+  /// (a batch or an item not written) the flush's work is staged again for the next one.
+  [[nodiscard]] Result<FlushReport> finish(PreparedFlush flush,
+                                           const std::vector<Result<es::BulkWriteResult>>& results);
+
+  /// The oldest entry time (µs) of work not yet written for good, apart from prepared flushes
+  /// (their holder adds them); the checkpoint must not pass it. nullopt when nothing is
+  /// outstanding.
   [[nodiscard]] std::optional<std::int64_t> oldestOutstanding() const;
   /// Like oldestOutstanding(), without the re-reads that are settling: their rows are written
   /// as they are now and only checked again. The stream's lag is measured from this.
@@ -89,11 +125,12 @@ class TableSync {
   Coalescer coalescer_;
   RowFetcher fetcher_;
   DocBuilder builder_;
-  std::string table_name_;          // keyspace.table
-  int timestamp_column_;            // -1: not synced both ways
-  std::vector<KeyWork> work_;       // to read and write at the next flush
-  std::vector<KeyWork> waiting_;    // re-reads still settling, until their recheck time
-  std::vector<std::string> fired_;  // timers taken into work_, erased once it is written
+  std::string table_name_;                 // keyspace.table
+  int timestamp_column_;                   // -1: not synced both ways
+  std::vector<KeyWork> work_;              // to read and write at the next flush
+  std::vector<KeyWork> waiting_;           // re-reads still settling, until their recheck time
+  std::vector<std::string> fired_;         // timers taken and not yet erased (staged or prepared)
+  std::vector<std::string> fired_staged_;  // of them, those whose work is in work_
 
   Status takeDueTimers(std::int64_t now);
   [[nodiscard]] state::Cursor timerFor(const KeyWork& w, std::int64_t now) const;

@@ -1,11 +1,13 @@
 // The stream of every tracked table, with its checkpoint, on real servers: the first start saves
 // a position before anything else, entries of other tables are skipped, the checkpoint never
-// passes work that is not written for good, and a restart from the saved checkpoint changes
-// nothing that was already written.
+// passes work that is not written for good (writes in flight included), a restart from the
+// saved checkpoint changes nothing that was already written, and writes sent while the next
+// rows are read land in order.
 #include "sync/to_search/change_stream.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -52,7 +54,9 @@ class ChangeStreamTest : public SyncFixture {
     std::filesystem::remove_all(dir_);
   }
 
-  std::unique_ptr<ChangeStream> makeStream() {
+  // A stream whose writes go out from a thread of their own (as the daemon runs it), or, with
+  // `overlapped` false, within each cycle.
+  std::unique_ptr<ChangeStream> makeStream(bool overlapped = true) {
     changelog::ReaderOptions reader;
     reader.confidence_window = milliseconds(300);
     reader.sweep_interval = milliseconds(100);
@@ -64,8 +68,25 @@ class ChangeStreamTest : public SyncFixture {
     options.settle = milliseconds(3000);
     std::vector<StreamTable> tables;
     tables.push_back({schema_, options});
+    if (overlapped && !writer_) {
+      es::ClientOptions writer_options;
+      writer_options.transport.base_url = GetParam().url;
+      // While `refuse_writes_` is set, the writer gives up every item before sending it, as a
+      // stopping daemon does: the items stay unacknowledged.
+      writer_options.bulk.interrupt = [this] {
+        return refuse_writes_.load() ? es::BulkInterrupt::kGiveUp : es::BulkInterrupt::kNone;
+      };
+      auto writer = es::EsClient::connect(writer_options, clock_);
+      EXPECT_TRUE(writer) << writer.error().toString();
+      writer_ = writer ? std::move(*writer) : nullptr;
+    }
     return std::make_unique<ChangeStream>(*session_, *client_, *store_, reader, std::move(tables),
-                                          milliseconds(0), clock_);
+                                          milliseconds(0), clock_,
+                                          overlapped ? writer_.get() : nullptr);
+  }
+
+  std::string document(int k) {
+    return testing::http("GET", GetParam().url + "/" + table_ + "/_doc/" + std::to_string(k)).body;
   }
 
   std::int64_t savedPosition() {
@@ -102,6 +123,8 @@ class ChangeStreamTest : public SyncFixture {
   TableSchema schema_;
   std::filesystem::path dir_;
   std::unique_ptr<state::SqliteCheckpointStore> store_;
+  std::atomic<bool> refuse_writes_{false};
+  std::unique_ptr<es::EsClient> writer_;
 };
 
 TEST_P(ChangeStreamTest, TheFirstStartSavesAPositionAndARestartResumesFromTheCheckpoint) {
@@ -174,6 +197,80 @@ TEST_P(ChangeStreamTest, TheCheckpointWaitsForWorkNotWrittenForGood) {
   EXPECT_GT(savedPosition(), before);
   const auto doc = testing::http("GET", GetParam().url + "/" + table_ + "/_doc/1");
   EXPECT_NE(doc.body.find(R"("n":null)"), std::string::npos) << doc.body;
+}
+
+TEST_P(ChangeStreamTest, WithoutAWriterEachCycleWritesBeforeItReturns) {
+  auto stream = makeStream(/*overlapped=*/false);
+  ASSERT_TRUE(stream->start());
+  run("INSERT INTO it_sync." + table_ + " (k, v, n) VALUES (1, 'v', 1)");
+  catchUp(*stream);
+  EXPECT_EQ(indexCount(), 1U);
+  EXPECT_NE(document(1).find(R"("v":"v")"), std::string::npos);
+}
+
+TEST_P(ChangeStreamTest, WritesInFlightHoldTheCheckpointUntilTheIndexAcknowledgesThem) {
+  auto stream = makeStream();
+  ASSERT_TRUE(stream->start());
+  refuse_writes_ = true;
+  run("INSERT INTO it_sync." + table_ + " (k, v, n) VALUES (1, 'v', 1)");
+  const std::int64_t after = clock_.wallMicros();
+  // Each cycle sends the row and lands the last cycle's refused write: the cycles fail, the
+  // reader's sweeps pass the entry (window 0.3 s), and the checkpoint must stay behind it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  std::size_t failed = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!stream->cycle()) {
+      ++failed;
+    }
+    ASSERT_TRUE(stream->saveCheckpoint(true));
+    EXPECT_LE(savedPosition(), after);
+    EXPECT_TRUE(stream->hasOutstanding());
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_GT(failed, 0U);
+  EXPECT_EQ(indexCount(), 0U);
+  // The writes go through once the index takes them; then the checkpoint moves on.
+  refuse_writes_ = false;
+  // The write in flight may have been given up before the switch: its work is staged again.
+  if (auto landed = stream->drain(); !landed) {
+    EXPECT_EQ(landed.error().code, ErrorCode::kUnavailable) << landed.error().toString();
+  }
+  catchUp(*stream);
+  ASSERT_TRUE(stream->drain());
+  ASSERT_TRUE(stream->saveCheckpoint(true));
+  EXPECT_GT(savedPosition(), after);
+  EXPECT_EQ(indexCount(), 1U);
+}
+
+TEST_P(ChangeStreamTest, OverlappedCyclesWriteEveryKeysNewestRow) {
+  auto stream = makeStream();
+  ASSERT_TRUE(stream->start());
+  // Ten keys rewritten in every round, one cycle per round: a round's rows are read while the
+  // writes of the round before are in flight, often of the same keys.
+  constexpr int kRounds = 25;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int k = 0; k < 10; ++k) {
+      run("INSERT INTO it_sync." + table_ + " (k, v, n) VALUES (" + std::to_string(k) + ", 'r" +
+          std::to_string(round) + "', " + std::to_string(round) + ")");
+    }
+    auto cycle = stream->cycle();
+    ASSERT_TRUE(cycle) << cycle.error().toString();
+  }
+  catchUp(*stream);
+  EXPECT_EQ(indexCount(), 10U);
+  for (int k = 0; k < 10; ++k) {
+    const std::string doc = document(k);
+    EXPECT_NE(doc.find(R"("n":)" + std::to_string(kRounds - 1)), std::string::npos) << doc;
+    // The document's version is the row's write time, not an earlier round's.
+    auto rows = session_->execute("SELECT writetime(v) FROM it_sync." + table_ +
+                                  " WHERE k = " + std::to_string(k));
+    ASSERT_TRUE(rows);
+    std::int64_t written = 0;
+    for (const auto row : rows->rows) {
+      written = row.get<std::int64_t>(0).value_or(0);
+    }
+    EXPECT_NE(doc.find(R"("_version":)" + std::to_string(written)), std::string::npos) << doc;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Flavours, ChangeStreamTest,
