@@ -29,8 +29,10 @@ struct ReaderOptions {
   /// write is applied, so it becomes readable a little after that time.
   std::chrono::milliseconds settle_time{1'000};
   std::int32_t page_size = 1000;
-  /// Most new entries one poll returns (bounded memory while catching up).
-  std::size_t max_entries_per_poll = 10'000;
+  /// Most new entries one poll returns (bounded memory while catching up): one stream cycle's
+  /// work. 4,000 drained a backlog as fast as 10,000 with half the memory (BENCHMARKS.md),
+  /// since the next cycle's rows are read while the last one's writes are in flight.
+  std::size_t max_entries_per_poll = 4'000;
   cql::Consistency consistency = cql::Consistency::kLocalQuorum;
 };
 
