@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
+#include "common/worker_pool.h"
 #include "sync/search_side_edits.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/row_fetcher.h"
@@ -144,7 +143,7 @@ class SnapshotRun {
         store_(store),
         options_(options),
         clock_(clock),
-        stop_(stop),
+        pool_(stop),
         progress_(progress),
         fetcher_(session, schema, options.consistency, 1),
         builder_(documentBuilderFor(schema)),
@@ -163,24 +162,13 @@ class SnapshotRun {
     return {};
   }
 
-  void add(PendingRange range) { queue_.push_back(range); }
+  void add(PendingRange range) { pool_.add(range); }
 
   /// Runs the workers until the queue is empty, an error or a stop.
   Status run() {
-    const std::size_t workers = std::min(std::max<std::size_t>(1, options_.parallelism),
-                                         std::max<std::size_t>(1, queue_.size()));
     reportProgress();
-    std::vector<std::thread> threads;
-    threads.reserve(workers);
-    for (std::size_t i = 0; i < workers; ++i) {
-      threads.emplace_back([this] { work(); });
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-    if (error_) {
-      return fail(*error_);
-    }
+    CESYNC_TRY(pool_.run(options_.parallelism, [this] { return work(); }));
+    const std::lock_guard guard(mutex_);
     if (ranges_done_ < ranges_) {
       return fail(ErrorCode::kCancelled, "snapshot of " + qualifiedName(fetcher_.schema()) +
                                              " stopped with " + std::to_string(ranges_done_) +
@@ -200,9 +188,7 @@ class SnapshotRun {
     std::vector<state::DeadLetter> dead_letters;
   };
 
-  [[nodiscard]] bool stopping() const {
-    return (stop_ != nullptr && stop_->load()) || failed_.load();
-  }
+  [[nodiscard]] bool stopping() const { return pool_.stopping(); }
 
   Status cancelled() const {
     return fail(ErrorCode::kCancelled,
@@ -219,46 +205,28 @@ class SnapshotRun {
     return sleepUnlessStopped(delay, [this] { return stopping(); }) ? Status{} : cancelled();
   }
 
-  std::optional<PendingRange> take() {
-    std::lock_guard guard(mutex_);
-    if (queue_.empty() || stopping()) {
-      return std::nullopt;
-    }
-    PendingRange r = queue_.front();
-    queue_.pop_front();
-    return r;
-  }
-
-  void work() {
+  // One worker: its own search client, then ranges until none is left.
+  Status work() {
     std::unique_ptr<es::EsClient> client;
-    auto done = [&]() -> Status {
-      Backoff backoff(options_.retry);
-      while (client == nullptr) {
-        if (stopping()) {
-          return cancelled();
-        }
-        auto connected = es::EsClient::connect(options_.search, clock_);
-        if (connected) {
-          client = std::move(*connected);
-        } else if (isTransient(connected.error().code)) {
-          CESYNC_TRY(
-              pause(backoff, "cannot reach the search engine: " + connected.error().toString()));
-        } else {
-          return fail(connected.error());
-        }
+    Backoff backoff(options_.retry);
+    while (client == nullptr) {
+      if (stopping()) {
+        return cancelled();
       }
-      while (auto range = take()) {
-        CESYNC_TRY(readRange(*client, *range));
+      auto connected = es::EsClient::connect(options_.search, clock_);
+      if (connected) {
+        client = std::move(*connected);
+      } else if (isTransient(connected.error().code)) {
+        CESYNC_TRY(
+            pause(backoff, "cannot reach the search engine: " + connected.error().toString()));
+      } else {
+        return fail(connected.error());
       }
-      return {};
-    }();
-    if (!done && !(done.error().code == ErrorCode::kCancelled && stopping())) {
-      std::lock_guard guard(mutex_);
-      if (!error_) {
-        error_ = done.error();
-      }
-      failed_ = true;
     }
+    while (auto range = pool_.take()) {
+      CESYNC_TRY(readRange(*client, *range));
+    }
+    return {};
   }
 
   Status readRange(es::EsClient& client, const PendingRange& pending) {
@@ -467,7 +435,7 @@ class SnapshotRun {
   state::CheckpointStore& store_;
   const SnapshotOptions& options_;
   const Clock& clock_;
-  const std::atomic<bool>* stop_;
+  WorkerPool<PendingRange> pool_;  // the ranges still to read; the workers' first error
   const std::function<void(const SnapshotProgress&)>& progress_;
   RowFetcher fetcher_;  // for its SELECT and row accessors only (const, shared by the workers)
   DocBuilder builder_;
@@ -475,15 +443,12 @@ class SnapshotRun {
   std::string dead_letter_scope_;
   cql::PreparedPtr after_;  // token > ? AND token <= ?
   cql::PreparedPtr from_;   // token >= ? AND token <= ?
-  std::atomic<bool> failed_{false};
 
   std::mutex mutex_;  // guards everything below
-  std::deque<PendingRange> queue_;
   std::size_t ranges_;
   std::size_t ranges_done_;
   std::uint64_t rows_;
   SnapshotReport report_;
-  std::optional<Error> error_;
 };
 
 }  // namespace

@@ -8,10 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/worker_pool.h"
 #include "cql/token_map.h"
 #include "cql/types/value_codec.h"
 #include "es/bulk_encoder.h"
@@ -303,7 +303,7 @@ class VerifyRun {
       : session_(session),
         options_(options),
         clock_(clock),
-        stop_(stop),
+        pool_(stop),
         progress_(progress),
         fetcher_(session, schema, options.consistency, 1),
         builder_(documentBuilderFor(schema)),
@@ -332,23 +332,11 @@ class VerifyRun {
     }
     const auto ranges = splitTokenRing(options_.ranges);
     for (std::size_t i = 0; i < ranges.size(); ++i) {
-      queue_.push_back({i, ranges[i]});
+      pool_.add({i, ranges[i]});
     }
     ranges_ = ranges.size();
-    const std::size_t workers =
-        std::min(std::max<std::size_t>(1, options_.parallelism), ranges.size());
     reportProgress(0);
-    std::vector<std::thread> threads;
-    threads.reserve(workers);
-    for (std::size_t i = 0; i < workers; ++i) {
-      threads.emplace_back([this] { work(); });
-    }
-    for (auto& t : threads) {
-      t.join();
-    }
-    if (error_) {
-      return fail(*error_);
-    }
+    CESYNC_TRY(pool_.run(options_.parallelism, [this] { return work(); }));
     if (stopping()) {
       return cancelled();
     }
@@ -363,9 +351,7 @@ class VerifyRun {
     TokenRange range;
   };
 
-  [[nodiscard]] bool stopping() const {
-    return (stop_ != nullptr && stop_->load()) || failed_.load();
-  }
+  [[nodiscard]] bool stopping() const { return pool_.stopping(); }
 
   [[nodiscard]] Status cancelled() const {
     return fail(ErrorCode::kCancelled,
@@ -435,32 +421,14 @@ class VerifyRun {
     return {};
   }
 
-  std::optional<Range> take() {
-    std::lock_guard guard(mutex_);
-    if (queue_.empty() || stopping()) {
-      return std::nullopt;
+  // One worker: its own clients, then ranges until none is left, then its last re-reads.
+  Status work() {
+    Worker w;
+    CESYNC_TRY(connect(w));
+    while (auto range = pool_.take()) {
+      CESYNC_TRY(verifyRange(w, *range));
     }
-    Range r = queue_.front();
-    queue_.pop_front();
-    return r;
-  }
-
-  void work() {
-    auto done = [&]() -> Status {
-      Worker w;
-      CESYNC_TRY(connect(w));
-      while (auto range = take()) {
-        CESYNC_TRY(verifyRange(w, *range));
-      }
-      return settle(w, /*drain=*/true);
-    }();
-    if (!done && !(done.error().code == ErrorCode::kCancelled && stopping())) {
-      std::lock_guard guard(mutex_);
-      if (!error_) {
-        error_ = done.error();
-      }
-      failed_ = true;
-    }
+    return settle(w, /*drain=*/true);
   }
 
   // Waits until reading `rows` more keeps the rate under the limit (a shared schedule: each
@@ -873,23 +841,20 @@ class VerifyRun {
   cql::Session& session_;
   const VerifyOptions& options_;
   const Clock& clock_;
-  const std::atomic<bool>* stop_;
+  WorkerPool<Range> pool_;  // the ranges still to compare; the workers' first error
   const std::function<void(const VerifyProgress&)>& progress_;
   RowFetcher fetcher_;  // for its SELECT and row accessors only (const, shared by the workers)
   DocBuilder builder_;
   Clock::TimePoint started_;
   std::int64_t started_micros_;
   cql::PreparedPtr after_;
-  std::atomic<bool> failed_{false};
 
   std::mutex mutex_;  // guards everything below
-  std::deque<Range> queue_;
   std::size_t ranges_ = 0;
   std::size_t ranges_done_ = 0;
   std::uint64_t rows_read_ = 0;
   std::uint64_t paced_rows_ = 0;
   VerifyReport report_;
-  std::optional<Error> error_;
 };
 
 }  // namespace
