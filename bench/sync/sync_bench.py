@@ -72,6 +72,51 @@ def loadavg():
     return "%.2f %.2f %.2f" % os.getloadavg()
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def server_pids():
+    """{"cassandra": pid, "opensearch": pid} of the local cluster (scripts/cluster status)."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "cluster"), "status"], capture_output=True,
+                         text=True).stdout
+    pids = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0] in ("cassandra", "opensearch") and f[2] == "pid":
+            pids[f[0]] = int(f[3])
+    return pids
+
+
+def server_cpu():
+    """CPU seconds each server process has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in server_pids().items():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return used
+
+
+def cpu_since(before):
+    after = server_cpu()
+    return {k: round(after[k] - before[k], 2) for k in after if k in before}
+
+
+def pin_servers(on):
+    """--pin: Cassandra on CPU 0, the search engine on CPU 1, this harness (and every process it
+    starts: cesync, the writers, the raw _bulk poster) on CPU 0; off restores every CPU."""
+    every = f"0-{os.cpu_count() - 1}"
+    for name, pid in server_pids().items():
+        cpus = ("0" if name == "cassandra" else "1") if on else every
+        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True,
+                       stdout=subprocess.DEVNULL)
+    os.sched_setaffinity(0, {0} if on else set(range(os.cpu_count())))
+
+
 def log(*parts):
     print(f"[{time.strftime('%H:%M:%S')}] " + " ".join(str(p) for p in parts), file=sys.stderr,
           flush=True)
@@ -623,11 +668,13 @@ def phase_stream(a, env, results):
     rate = load_rows(a.cassandra, "stream", "s", n)
     log(f"stream: loaded at {rate:,.0f} writes/s")
     load = loadavg()
+    cpu = server_cpu()
     wall, usage = d.command("run", "--once")
+    servers = cpu_since(cpu)
     got = engine.count("bench_stream")
     assert got == n, f"cesync run --once indexed {got} of {n} rows"
     results["stream"] = {"rows": n, "wall": wall, "rows_s": n / wall, "load": load,
-                         "loader_writes_s": rate, **usage}
+                         "loader_writes_s": rate, "server_cpu_s": servers, **usage}
     log(f"stream: cesync drained {n:,} changes at {n / wall:,.0f}/s, {usage} (load {load})")
     ndjson = os.path.join(env["work"], "stream.ndjson")
     bodies, docs = export_ndjson(engine, "bench_stream", "bench_raw", ndjson)
@@ -637,9 +684,11 @@ def phase_stream(a, env, results):
         engine.drop_prefix("bench_raw")
         engine.clone_empty("bench_stream", "bench_raw", {"refresh_interval": "1s"})
         load = loadavg()
+        cpu = server_cpu()
         items, rwall = post_bulk(engine, bodies)
+        servers = cpu_since(cpu)
         assert items == n and engine.count("bench_raw") == n
-        raw.append({"wall": rwall, "docs_s": n / rwall, "load": load})
+        raw.append({"wall": rwall, "docs_s": n / rwall, "load": load, "server_cpu_s": servers})
         log(f"stream: raw _bulk {n / rwall:,.0f} docs/s (load {load})")
     engine.drop_prefix("bench_raw")
     os.unlink(ndjson)
@@ -747,8 +796,7 @@ def machine(env, a):
     flavour, version = env["engine"].version()
     cass = env["session"].execute("SELECT release_version FROM system.local").one()[0]
     ver = subprocess.run([a.bin, "--version"], capture_output=True, text=True).stdout.strip()
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     import cassandra
     import opensearchpy
@@ -790,6 +838,13 @@ def report(res):
             load=raw["load"])
         ratio = st["rows_s"] / raw["docs_s"]
         row("streaming, cesync / raw `_bulk`", f"{ratio:.2f}x", ">= 0.8x", "yes" if ratio >= 0.8 else "no")
+
+        def per_item(cpu, n):
+            return ", ".join(f"{k} {v:.1f} s ({v / n * 1e6:.0f} µs each)" for k, v in sorted(cpu.items()))
+        if st.get("server_cpu_s"):
+            row("streaming: server CPU during the drain", per_item(st["server_cpu_s"], st["rows"]))
+        if raw.get("server_cpu_s"):
+            row("streaming: server CPU during the raw `_bulk`", per_item(raw["server_cpu_s"], st["rows"]))
     for f in res["fresh"]:
         target = ""
         met = ""
@@ -860,6 +915,9 @@ def main():
     p.add_argument("--search", default=os.environ.get("CESYNC_OPENSEARCH", "http://127.0.0.1:9200"))
     p.add_argument("--out", default="bench-results.json", help="JSON results")
     p.add_argument("--keep", action="store_true", help="keep the keyspace, indices and work folder")
+    p.add_argument("--pin", action="store_true",
+                   help="give each server a core of its own for the run (Cassandra and this "
+                   "harness with cesync on CPU 0, the search engine on CPU 1), as on separate hosts")
     a = p.parse_args()
     a.stream_rows = a.stream_rows or min(a.rows, 100_000)
     a.edit_docs = a.edit_docs or min(a.rows, 20_000)
@@ -883,11 +941,15 @@ def main():
     drop_all(session, engine)
     session.execute(f"CREATE KEYSPACE {KS} WITH replication = "
                     "{'class': 'SimpleStrategy', 'replication_factor': 1}", timeout=60)
+    if a.pin:
+        pin_servers(True)
     try:
         for name in phases:
             {"snapshot": phase_snapshot, "stream": phase_stream, "fresh": phase_fresh,
              "edits": phase_edits}[name](a, env, results)
     finally:
+        if a.pin:
+            pin_servers(False)
         results["load_end"] = loadavg()
         results["finished"] = now_text()
         d = env.get("stream_daemon")
