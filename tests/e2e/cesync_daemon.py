@@ -20,6 +20,7 @@ import uuid
 
 import requests
 from cassandra import cqltypes
+from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.util import Date, Duration, Time
 
 # ---------------------------------------------------------------------------------------------
@@ -364,6 +365,17 @@ def same(a, b):
 
 def _quote(name):
     return '"' + name.replace('"', '""') + '"'
+
+
+def load_table(session, ks, table, schema, columns, rows, values=None, concurrency=64):
+    """CREATE TABLE ks.table (schema) and INSERT every row (a tuple of `columns`, or of the
+    markers in `values` when given); returns the table's index name, ks_table."""
+    session.execute(f"CREATE TABLE {ks}.{table} ({schema})")
+    marks = values or ", ".join("?" * len(columns))
+    insert = session.prepare(f"INSERT INTO {ks}.{table} ({', '.join(columns)}) VALUES ({marks})")
+    execute_concurrent_with_args(session, insert, rows, concurrency=concurrency,
+                                 raise_on_first_error=True)
+    return f"{ks}_{table}"
 
 
 def table_columns(session, ks, table):

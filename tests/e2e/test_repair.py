@@ -14,7 +14,7 @@ import time
 import requests
 from cassandra.concurrent import execute_concurrent_with_args
 
-from cesync_daemon import Search, assert_index_equals_table, wait_index_equals_table
+from cesync_daemon import Search, assert_index_equals_table, load_table, wait_index_equals_table
 from http_proxy import ForwardingProxy
 
 PARTITIONS = 10_000
@@ -165,11 +165,8 @@ def test_repair_while_the_daemon_streams_never_overwrites_a_newer_write(cesync, 
                                                                          cassandra_session):
     s = cassandra_session
     ks = keyspace("repairlive")
-    s.execute(f"CREATE TABLE {ks}.kv (k int PRIMARY KEY, v int, note text)")
-    ins = s.prepare(f"INSERT INTO {ks}.kv (k, v, note) VALUES (?, ?, ?)")
-    execute_concurrent_with_args(s, ins, [(k, 0, "start") for k in range(2000)], concurrency=64,
-                                 raise_on_first_error=True)
-    index = f"{ks}_kv"
+    index = load_table(s, ks, "kv", "k int PRIMARY KEY, v int, note text", ["k", "v", "note"],
+                       [(k, 0, "start") for k in range(2000)])
     daemon = cesync([f"{ks}.kv"])
     daemon.setup()
     daemon.start()
@@ -215,11 +212,9 @@ def test_repair_while_the_daemon_streams_never_overwrites_a_newer_write(cesync, 
 def test_repair_of_a_table_synced_both_ways(cesync, keyspace, search, cassandra_session):
     s = cassandra_session
     ks = keyspace("repairboth")
-    s.execute(f"CREATE TABLE {ks}.item (id int PRIMARY KEY, name text, updated timestamp)")
-    ins = s.prepare(f"INSERT INTO {ks}.item (id, name, updated) VALUES (?, ?, toTimestamp(now()))")
-    execute_concurrent_with_args(s, ins, [(i, f"n{i}") for i in range(300)], concurrency=32,
-                                 raise_on_first_error=True)
-    index = f"{ks}_item"
+    index = load_table(s, ks, "item", "id int PRIMARY KEY, name text, updated timestamp",
+                       ["id", "name", "updated"], [(i, f"n{i}") for i in range(300)],
+                       values="?, ?, toTimestamp(now())")
     daemon = cesync([(f"{ks}.item", {"direction": "both", "timestamp_column": "updated"})])
     daemon.setup()
     assert daemon.run_once() == 0, daemon.tail()
@@ -279,11 +274,8 @@ class FlakyProxy(ForwardingProxy):
 def test_verify_rides_out_a_search_outage(cesync, keyspace, search, cassandra_session):
     s = cassandra_session
     ks = keyspace("verifyflaky")
-    s.execute(f"CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)")
-    ins = s.prepare(f"INSERT INTO {ks}.kv (k, v) VALUES (?, ?)")
-    execute_concurrent_with_args(s, ins, [(k, f"v{k}") for k in range(20_000)], concurrency=64,
-                                 raise_on_first_error=True)
-    index = f"{ks}_kv"
+    index = load_table(s, ks, "kv", "k int PRIMARY KEY, v text", ["k", "v"],
+                       [(k, f"v{k}") for k in range(20_000)])
     proxy = FlakyProxy(search.url, after=8, outage=6.0)
     try:
         daemon = cesync([f"{ks}.kv"], engine=Search(proxy.url, "opensearch"))

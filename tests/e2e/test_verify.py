@@ -3,7 +3,7 @@ cesync's back (documents deleted, strays added with and without a token, documen
 with old content); verify must report exactly those, each in its category."""
 import json
 
-from cassandra.concurrent import execute_concurrent_with_args
+from cesync_daemon import load_table
 
 PARTITIONS = 300
 ROWS_PER_PARTITION = 10
@@ -26,11 +26,8 @@ def ids(table, kind):
 def test_verify_finds_exactly_the_corruptions(cesync, keyspace, search, cassandra_session):
     s = cassandra_session
     ks = keyspace("verify")
-    s.execute(f"CREATE TABLE {ks}.kv (k text, c int, v text, n int, PRIMARY KEY (k, c))")
-    ins = s.prepare(f"INSERT INTO {ks}.kv (k, c, v, n) VALUES (?, ?, ?, ?)")
     rows = [(f"p{p}", c, f"v{p}-{c}", p * c) for p in range(PARTITIONS) for c in range(ROWS_PER_PARTITION)]
-    execute_concurrent_with_args(s, ins, rows, concurrency=64, raise_on_first_error=True)
-    index = f"{ks}_kv"
+    index = load_table(s, ks, "kv", "k text, c int, v text, n int, PRIMARY KEY (k, c)", ["k", "c", "v", "n"], rows)
     daemon = cesync([f"{ks}.kv"])
     daemon.setup()
     assert daemon.run_once() == 0, daemon.tail()
@@ -121,11 +118,9 @@ def requests_quote(doc):
 def test_verify_compares_only_content_of_tables_synced_both_ways(cesync, keyspace, search, cassandra_session):
     s = cassandra_session
     ks = keyspace("verifyboth")
-    s.execute(f"CREATE TABLE {ks}.item (id int PRIMARY KEY, name text, updated timestamp)")
-    ins = s.prepare(f"INSERT INTO {ks}.item (id, name, updated) VALUES (?, ?, toTimestamp(now()))")
-    execute_concurrent_with_args(s, ins, [(i, f"n{i}") for i in range(200)], concurrency=32,
-                                 raise_on_first_error=True)
-    index = f"{ks}_item"
+    index = load_table(s, ks, "item", "id int PRIMARY KEY, name text, updated timestamp",
+                       ["id", "name", "updated"], [(i, f"n{i}") for i in range(200)],
+                       values="?, ?, toTimestamp(now())")
     daemon = cesync([(f"{ks}.item", {"direction": "both", "timestamp_column": "updated"})])
     daemon.setup()
     assert daemon.run_once() == 0, daemon.tail()

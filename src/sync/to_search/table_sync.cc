@@ -39,14 +39,21 @@ std::string TableSync::scope() const {
   return schema_.keyspace + "." + schema_.table + "/to_search";
 }
 
-std::optional<std::int64_t> TableSync::oldestOutstanding() const {
-  std::optional<std::int64_t> oldest;
-  for (const auto* list : {&work_, &waiting_}) {
-    for (const auto& w : *list) {
-      oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
-    }
+namespace {
+
+// The oldest entry time of the work in `list`, or of `older` if that is older.
+std::optional<std::int64_t> oldestEntryOf(const std::vector<KeyWork>& list,
+                                          std::optional<std::int64_t> older = std::nullopt) {
+  for (const auto& w : list) {
+    older = std::min(older.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
   }
-  return oldest;
+  return older;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> TableSync::oldestOutstanding() const {
+  return oldestEntryOf(waiting_, oldestEntryOf(work_));
 }
 
 std::string TableSync::timerScope() const {
@@ -152,11 +159,7 @@ Status TableSync::takeDueTimers(std::int64_t now) {
 }
 
 std::optional<std::int64_t> TableSync::oldestUnwritten() const {
-  std::optional<std::int64_t> oldest;
-  for (const auto& w : work_) {
-    oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
-  }
-  return oldest;
+  return oldestEntryOf(work_);
 }
 
 void TableSync::addWork(KeyWork work) {
@@ -183,11 +186,7 @@ std::vector<const es::BulkEncoder*> PreparedFlush::toSend() const {
 }
 
 std::optional<std::int64_t> PreparedFlush::oldestEntry() const {
-  std::optional<std::int64_t> oldest;
-  for (const auto& w : work) {
-    oldest = std::min(oldest.value_or(w.oldest_entry_micros), w.oldest_entry_micros);
-  }
-  return oldest;
+  return oldestEntryOf(work);
 }
 
 Result<FlushReport> TableSync::flush() {

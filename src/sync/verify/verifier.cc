@@ -31,6 +31,17 @@
 namespace cesync::sync {
 namespace {
 
+// Writes one batch; items the client's own retries could not get answered make it a
+// transient fault, for the caller's retry of the whole batch.
+Result<std::vector<es::ItemResult>> writeInFull(es::EsClient& client,
+                                                const es::BulkEncoder& batch) {
+  CESYNC_ASSIGN_OR_RETURN(written, client.bulk(batch));
+  if (written.unacknowledged > 0) {
+    return fail(ErrorCode::kUnavailable, written.last_retry_reason);
+  }
+  return std::move(written.items);
+}
+
 std::string qualifiedName(const TableSchema& schema) {
   return schema.keyspace + "." + schema.table;
 }
@@ -668,15 +679,8 @@ class VerifyRun {
         deletes.remove({options_.index, d->id, d->document_version, {}});
       }
       CESYNC_TRY(retrying("deleting documents of " + options_.index, [&]() -> Status {
-        const es::BulkEncoder* batch = &deletes;
-        auto results = w.client->bulkAll(std::span<const es::BulkEncoder* const>(&batch, 1));
-        if (!results.front()) {
-          return fail(results.front().error());
-        }
-        if (results.front()->unacknowledged > 0) {
-          return fail(ErrorCode::kUnavailable, results.front()->last_retry_reason);
-        }
-        for (const auto& item : results.front()->items) {
+        CESYNC_ASSIGN_OR_RETURN(items, writeInFull(*w.client, deletes));
+        for (const auto& item : items) {
           ++(item.outcome == es::ItemOutcome::kOk ? done.deleted : done.skipped);
         }
         return Status{};
@@ -712,15 +716,7 @@ class VerifyRun {
     }
     std::unordered_map<std::string, std::int64_t> held;  // id -> the version the index holds
     auto probeOnce = [&]() -> Status {
-      const es::BulkEncoder* batch = &probes;
-      auto results = w.client->bulkAll(std::span<const es::BulkEncoder* const>(&batch, 1));
-      if (!results.front()) {
-        return fail(results.front().error());
-      }
-      if (results.front()->unacknowledged > 0) {
-        return fail(ErrorCode::kUnavailable, results.front()->last_retry_reason);
-      }
-      const auto& items = results.front()->items;
+      CESYNC_ASSIGN_OR_RETURN(items, writeInFull(*w.client, probes));
       for (std::size_t i = 0; i < items.size() && i < probed.size(); ++i) {
         if (items[i].outcome != es::ItemOutcome::kAlreadyNewer) {
           continue;
