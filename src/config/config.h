@@ -62,6 +62,7 @@ struct SnapshotConfig {
 
 struct SyncConfig {
   std::uint32_t fetch_in_flight = 0;
+  std::uint32_t fetch_keys_per_read = 0;
   std::chrono::milliseconds settle{};
   std::chrono::milliseconds checkpoint_interval{};
   std::chrono::milliseconds max_lag{};

@@ -211,6 +211,11 @@ std::vector<Field<Config>> makeConfigSchema() {
        "Row re-reads in flight at once per table while streaming.",
        {}, {}, false,
        set<C>(&C::sync, &SyncConfig::fetch_in_flight)},
+      {"sync.fetch_keys_per_read", FieldType::kCount, "20",
+       "Keys one row re-read lists (WHERE key IN ...), in tables keyed by one partition column "
+       "alone; 1 reads a row a request.",
+       {}, {}, false,
+       set<C>(&C::sync, &SyncConfig::fetch_keys_per_read)},
       {"sync.settle", FieldType::kDuration, "10s",
        "How long a row that does not show its change yet is read again (a change-log entry can "
        "be readable a moment before its write).",

@@ -111,6 +111,15 @@ std::optional<std::size_t> Rows::columnIndex(std::string_view name) const {
   return std::nullopt;
 }
 
+Rows Rows::only(std::size_t row) const {
+  const auto first = static_cast<std::ptrdiff_t>(row * columns_->size());
+  return {columns_, body_,
+          std::vector<std::int64_t>(
+              cells_.begin() + first,
+              cells_.begin() + first + static_cast<std::ptrdiff_t>(columns_->size())),
+          1};
+}
+
 std::optional<ByteView> Rows::cell(std::size_t row, std::size_t column) const {
   const std::int64_t packed = cells_[row * columns_->size() + column];
   const auto length = static_cast<std::int32_t>(static_cast<std::uint64_t>(packed) & 0xFFFFFFFFU);

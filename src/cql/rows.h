@@ -75,6 +75,9 @@ class Rows {
   [[nodiscard]] std::optional<std::size_t> columnIndex(std::string_view name) const;
   [[nodiscard]] Row operator[](std::size_t i) const { return Row(*this, i); }
 
+  /// Row `row` alone, as a page of its own sharing this page's body; `row` must be in range.
+  [[nodiscard]] Rows only(std::size_t row) const;
+
   /// Raw cell (nullopt when null) of row `row`, column `column`; both must be in range.
   [[nodiscard]] std::optional<ByteView> cell(std::size_t row, std::size_t column) const;
 

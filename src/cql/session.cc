@@ -154,6 +154,7 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
   std::map<std::string, PreparedPtr> prepared;
   mutable std::mutex hosts_mu;
   std::vector<HostInfo> hosts_snapshot;
+  std::shared_ptr<const TokenMap> token_map_snapshot;  // null when not routing by token
 
   ConnectionConfig connectionConfig(const std::string& host, std::uint16_t port) const {
     ConnectionConfig c;
@@ -435,6 +436,12 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
     }
     map.build();
     token_map = std::move(map);
+    {
+      std::lock_guard lock(hosts_mu);
+      token_map_snapshot = config.token_aware && !token_map.empty()
+                               ? std::make_shared<const TokenMap>(token_map)
+                               : nullptr;
+    }
     publishHosts();
     fillPools();
   }
@@ -448,8 +455,10 @@ class SessionImpl : public std::enable_shared_from_this<SessionImpl> {
     }
     std::optional<std::size_t> owner;
     const auto& st = req.statement;
-    if (config.token_aware && !req.batch && st.prepared && !st.prepared->pk_indexes_.empty() &&
-        !token_map.empty()) {
+    if (config.token_aware && !req.batch && st.routing_token && !token_map.empty()) {
+      owner = token_map.ownerOf(*st.routing_token);
+    } else if (config.token_aware && !req.batch && st.prepared &&
+               !st.prepared->pk_indexes_.empty() && !token_map.empty()) {
       std::vector<Bytes> parts;
       for (const auto idx : st.prepared->pk_indexes_) {
         if (idx >= st.values.size() || st.values[idx].isNull() || st.values[idx].isUnset()) {
@@ -999,6 +1008,14 @@ ProtocolVersion Session::protocolVersion() const {
 std::vector<HostInfo> Session::hosts() const {
   std::lock_guard lock(impl_->hosts_mu);
   return impl_->hosts_snapshot;
+}
+
+std::optional<std::size_t> Session::ownerOf(std::int64_t token) const {
+  std::lock_guard lock(impl_->hosts_mu);
+  if (!impl_->token_map_snapshot) {
+    return std::nullopt;
+  }
+  return impl_->token_map_snapshot->ownerOf(token);
 }
 
 std::size_t Session::openConnections() const {

@@ -96,6 +96,9 @@ struct Statement {
   /// retry it after a timeout or a lost connection.
   bool idempotent = false;
   std::chrono::milliseconds timeout{0};
+  /// The token of the partition(s) the statement reads, for routing where the bound values do
+  /// not name a partition key (an `IN ?` list): the request goes to the node that owns it first.
+  std::optional<std::int64_t> routing_token;
 
   static Statement of(std::string cql, std::vector<Value> values = {}) {
     Statement s;
@@ -188,6 +191,10 @@ class Session {
 
   [[nodiscard]] ProtocolVersion protocolVersion() const;
   [[nodiscard]] std::vector<HostInfo> hosts() const;
+  /// Which node owns `token` (the first of its replicas), as a number that is the same for every
+  /// token of one node; nullopt when requests are not routed by token (another partitioner,
+  /// `token_aware` off, or no ring known yet).
+  [[nodiscard]] std::optional<std::size_t> ownerOf(std::int64_t token) const;
   /// Connections currently open (all nodes).
   [[nodiscard]] std::size_t openConnections() const;
   [[nodiscard]] SessionStats stats() const;

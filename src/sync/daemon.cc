@@ -216,6 +216,7 @@ Result<Daemon::Pipelines> Daemon::build(const std::vector<config::TableConfig>& 
     options.limits.max_bytes = config_.search.bulk_max_bytes;
     options.settle = config_.sync.settle;
     options.max_in_flight = std::max<std::uint32_t>(1, config_.sync.fetch_in_flight);
+    options.keys_per_read = std::max<std::uint32_t>(1, config_.sync.fetch_keys_per_read);
     options.consistency = consistency;
     if (t.direction == config::Direction::kBoth) {
       options.echoes = &echoes_;

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "cql/types/value_codec.h"
+#include "util/murmur3.h"
 
 namespace cesync::sync {
 namespace {
@@ -28,11 +29,17 @@ std::size_t FetchedRows::rowCount() const {
 }
 
 RowFetcher::RowFetcher(cql::Session& session, TableSchema schema, cql::Consistency consistency,
-                       std::size_t max_in_flight)
+                       std::size_t max_in_flight, std::size_t keys_per_read)
     : session_(session),
       schema_(std::move(schema)),
       consistency_(consistency),
       max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
+  // Only a key of one column names its rows alone: a composite one can't be listed with IN
+  // (each column's list would multiply), nor can rows that need a clustering key too.
+  if (schema_.partition_key.size() == 1 && schema_.clustering.empty()) {
+    keys_per_read_ = std::max<std::size_t>(1, keys_per_read);
+    key_column_ = static_cast<std::size_t>(schema_.columnIndex(schema_.partition_key.front()));
+  }
   std::vector<std::string> selectors;
   for (const auto& c : schema_.columns) {
     selectors.push_back(quoteIdentifier(c.name));
@@ -157,30 +164,89 @@ Result<std::vector<cql::Value>> RowFetcher::bind(const KeyWork& work) const {
   return values;
 }
 
-Result<std::vector<FetchedRows>> RowFetcher::fetch(const std::vector<KeyWork>& work) {
-  // Everything that can fail before a request is sent is done first, so that no early return
-  // leaves callbacks running.
-  std::vector<cql::Statement> statements;
-  statements.reserve(work.size());
-  for (const auto& w : work) {
-    CESYNC_ASSIGN_OR_RETURN(statement, statementFor(w));
-    CESYNC_ASSIGN_OR_RETURN(values, bind(w));
-    cql::Statement s = cql::Statement::of(statement, std::move(values));
-    s.consistency = consistency_;
-    s.idempotent = true;
-    statements.push_back(std::move(s));
-  }
+Result<RowFetcher::Read> RowFetcher::readOne(const std::vector<KeyWork>& work, std::size_t item) {
+  CESYNC_ASSIGN_OR_RETURN(statement, statementFor(work[item]));
+  CESYNC_ASSIGN_OR_RETURN(values, bind(work[item]));
+  Read read{cql::Statement::of(statement, std::move(values)), {item}, false};
+  read.statement.consistency = consistency_;
+  read.statement.idempotent = true;
+  return read;
+}
 
-  std::vector<FetchedRows> out(work.size());
-  // Row reads go out together, at most max_in_flight_ at a time; partition and slice reads page
-  // in turn meanwhile.
+Status RowFetcher::readByKeyLists(const std::vector<KeyWork>& work,
+                                  const std::vector<std::size_t>& items, std::vector<Read>& reads) {
+  if (items.empty()) {
+    return {};
+  }
+  CESYNC_ASSIGN_OR_RETURN(statement,
+                          prepared(quoteIdentifier(schema_.partition_key.front()) + " IN ?"));
+  // Keys of one owner together, in token order, so that every list is served where its rows
+  // live.
+  struct Keyed {
+    std::size_t owner;
+    std::int64_t token;
+    std::size_t item;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(items.size());
+  for (const std::size_t i : items) {
+    const std::int64_t token = util::murmur3Token(work[i].pk.front());
+    keyed.push_back({session_.ownerOf(token).value_or(SIZE_MAX), token, i});
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    return std::tie(a.owner, a.token) < std::tie(b.owner, b.token);
+  });
+  for (std::size_t at = 0; at < keyed.size();) {
+    Read read{cql::Statement::of(statement), {}, true};
+    read.statement.consistency = consistency_;
+    read.statement.idempotent = true;
+    read.statement.page_size = 0;  // a row a key at most
+    read.statement.routing_token = keyed[at].token;
+    std::vector<cql::Value> keys;
+    const std::size_t owner = keyed[at].owner;
+    for (; at < keyed.size() && keyed[at].owner == owner && keys.size() < keys_per_read_; ++at) {
+      CESYNC_ASSIGN_OR_RETURN(values, bind(work[keyed[at].item]));
+      keys.push_back(std::move(values.front()));
+      read.items.push_back(keyed[at].item);
+    }
+    read.statement.values.push_back(cql::Value::list(std::move(keys)));
+    reads.push_back(std::move(read));
+  }
+  return {};
+}
+
+Status RowFetcher::run(std::vector<Read>& reads, const std::vector<KeyWork>& work,
+                       std::vector<FetchedRows>& out, std::vector<std::size_t>& unmatched) {
+  // Row reads and key lists go out together, at most max_in_flight_ at a time; partition and
+  // slice reads page in turn meanwhile.
   std::mutex mutex;
   std::condition_variable done;
   std::size_t in_flight = 0;
   std::optional<Error> first_error;
-  for (std::size_t i = 0; i < work.size(); ++i) {
-    if (work[i].scope != KeyWork::Scope::kRow) {
-      cql::Pager pager = session_.pages(std::move(statements[i]));
+  // Hands each row of a key list to the items of its key (compared as the log holds it).
+  auto deal = [&](const Read& read, const cql::Rows& rows) {
+    for (std::size_t row = 0; row < rows.size(); ++row) {
+      const auto key = rows.cell(row, key_column_);
+      bool matched = false;
+      for (const std::size_t item : read.items) {
+        const cql::Bytes& pk = work[item].pk.front();
+        if (key && std::equal(key->begin(), key->end(), pk.begin(), pk.end())) {
+          out[item].pages.push_back(rows.only(row));
+          matched = true;
+        }
+      }
+      if (!matched) {
+        // Not expected: a key the server spells otherwise than the log. Read the list's keys
+        // one at a time instead, rather than take a key's row for missing.
+        unmatched.insert(unmatched.end(), read.items.begin(), read.items.end());
+        return;
+      }
+    }
+  };
+  for (auto& read : reads) {
+    const std::size_t first = read.items.front();
+    if (!read.by_keys && work[first].scope != KeyWork::Scope::kRow) {
+      cql::Pager pager = session_.pages(std::move(read.statement));
       while (true) {
         auto page = pager.next();
         if (!page) {
@@ -191,7 +257,7 @@ Result<std::vector<FetchedRows>> RowFetcher::fetch(const std::vector<KeyWork>& w
         if (!*page) {
           break;
         }
-        out[i].pages.push_back(std::move((*page)->rows));
+        out[first].pages.push_back(std::move((*page)->rows));
       }
       continue;
     }
@@ -202,21 +268,55 @@ Result<std::vector<FetchedRows>> RowFetcher::fetch(const std::vector<KeyWork>& w
     }
     ++in_flight;
     lock.unlock();
-    session_.executeAsync(std::move(statements[i]), [&, i](Result<cql::ResultSet> r) {
-      std::lock_guard guard(mutex);
-      if (r) {
-        out[i].pages.push_back(std::move(r->rows));
-      } else if (!first_error) {
-        first_error = r.error();
-      }
-      --in_flight;
-      done.notify_all();
-    });
+    session_.executeAsync(std::move(read.statement),
+                          [&, first, of = &read](Result<cql::ResultSet> r) {
+                            std::lock_guard guard(mutex);
+                            if (!r) {
+                              first_error = first_error.value_or(r.error());
+                            } else if (of->by_keys) {
+                              deal(*of, r->rows);
+                            } else {
+                              out[first].pages.push_back(std::move(r->rows));
+                            }
+                            --in_flight;
+                            done.notify_all();
+                          });
   }
   std::unique_lock lock(mutex);
   done.wait(lock, [&] { return in_flight == 0; });
   if (first_error) {
     return fail(*first_error);
+  }
+  return {};
+}
+
+Result<std::vector<FetchedRows>> RowFetcher::fetch(const std::vector<KeyWork>& work) {
+  // Everything that can fail before a request is sent is done first, so that no early return
+  // leaves callbacks running.
+  std::vector<Read> reads;
+  std::vector<std::size_t> by_keys;
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    if (keys_per_read_ > 1 && work[i].scope == KeyWork::Scope::kRow) {
+      by_keys.push_back(i);
+    } else {
+      CESYNC_ASSIGN_OR_RETURN(read, readOne(work, i));
+      reads.push_back(std::move(read));
+    }
+  }
+  CESYNC_TRY(readByKeyLists(work, by_keys, reads));
+
+  std::vector<FetchedRows> out(work.size());
+  std::vector<std::size_t> unmatched;
+  CESYNC_TRY(run(reads, work, out, unmatched));
+  if (!unmatched.empty()) {
+    reads.clear();
+    for (const std::size_t item : unmatched) {
+      out[item].pages.clear();
+      CESYNC_ASSIGN_OR_RETURN(read, readOne(work, item));
+      reads.push_back(std::move(read));
+    }
+    std::vector<std::size_t> again;
+    CESYNC_TRY(run(reads, work, out, again));
   }
   return out;
 }

@@ -23,14 +23,16 @@ struct FetchedRows {
 
 /// Re-reads the rows named by coalesced work, with the table's columns, the partition token and
 /// the newest write time of each row's cells. Row reads run many in flight; partition and slice
-/// reads page through their rows.
+/// reads page through their rows. In a table keyed by one partition column alone, row reads
+/// list up to `keys_per_read` keys each (`WHERE pk IN ?`), the keys of one node together: one
+/// request then serves many rows, which costs the server far less than a request a row.
 ///
 /// Result columns: the table's columns in schema order, then `token(...)`, then one
 /// `maxwritetime(...)` per non-key column.
 class RowFetcher {
  public:
   RowFetcher(cql::Session& session, TableSchema schema, cql::Consistency consistency,
-             std::size_t max_in_flight);
+             std::size_t max_in_flight, std::size_t keys_per_read = 1);
 
   /// Fetches every work item; results in work order. Any failed read fails the call (the caller
   /// retries the whole batch later: re-reading is idempotent).
@@ -52,6 +54,21 @@ class RowFetcher {
  private:
   using SliceShape = std::tuple<std::size_t, bool, std::size_t, bool>;
 
+  /// One request, and the work items its rows answer.
+  struct Read {
+    cql::Statement statement;
+    std::vector<std::size_t> items;
+    bool by_keys = false;  // a list of keys: its rows are dealt to their items by key
+  };
+
+  Result<Read> readOne(const std::vector<KeyWork>& work, std::size_t item);
+  /// Adds the reads of `items` (row work) as key lists, of one owner each.
+  Status readByKeyLists(const std::vector<KeyWork>& work, const std::vector<std::size_t>& items,
+                        std::vector<Read>& reads);
+  /// Runs `reads` into `out`; a key list's items go to `unmatched` when a row came back under a
+  /// key none of them holds.
+  Status run(std::vector<Read>& reads, const std::vector<KeyWork>& work,
+             std::vector<FetchedRows>& out, std::vector<std::size_t>& unmatched);
   Result<cql::PreparedPtr> prepared(const std::string& where);
   Result<cql::PreparedPtr> statementFor(const KeyWork& work);
   Result<std::vector<cql::Value>> bind(const KeyWork& work) const;
@@ -60,7 +77,9 @@ class RowFetcher {
   TableSchema schema_;
   cql::Consistency consistency_;
   std::size_t max_in_flight_;
-  std::string select_;  // "SELECT <columns> FROM ks.t"
+  std::size_t keys_per_read_ = 1;  // 1: a request a row
+  std::size_t key_column_ = 0;     // the partition key's result column, when keys are listed
+  std::string select_;             // "SELECT <columns> FROM ks.t"
   std::vector<std::size_t> regular_columns_;
   std::map<std::string, cql::PreparedPtr> prepared_;
 };

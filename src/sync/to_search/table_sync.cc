@@ -28,7 +28,8 @@ TableSync::TableSync(cql::Session& session, es::EsClient& search, state::Checkpo
       schema_(std::move(schema)),
       options_(std::move(options)),
       clock_(clock),
-      fetcher_(session, schema_, options_.consistency, options_.max_in_flight),
+      fetcher_(session, schema_, options_.consistency, options_.max_in_flight,
+               options_.keys_per_read),
       builder_(documentBuilderFor(schema_)),
       table_name_(schema_.keyspace + "." + schema_.table),
       timestamp_column_(

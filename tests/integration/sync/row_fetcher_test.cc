@@ -1,5 +1,6 @@
 // RowFetcher against the real node: rows, missing rows, partitions and slices re-read by their
-// serialized keys, with tokens and write times, and many row reads in flight.
+// serialized keys, with tokens and write times, many row reads in flight, and rows of a table
+// keyed by one column read in lists of keys.
 #include "sync/to_search/row_fetcher.h"
 
 #include <gtest/gtest.h>
@@ -130,6 +131,52 @@ TEST_F(RowFetcherTest, ManyRowReadsInFlight) {
     ASSERT_EQ((*fetched)[i].rowCount(), 1U) << i;
     EXPECT_EQ(*(*fetched)[i].pages[0][0].get<std::int32_t>(0), static_cast<std::int32_t>(100 + i));
   }
+}
+
+TEST_F(RowFetcherTest, RowsKeyedByOneColumnAreReadInListsOfKeys) {
+  const std::string table = testing::uniqueName("fetch_keys");
+  run("CREATE TABLE it_sync." + table + " (id text PRIMARY KEY, v int, w text)");
+  ASSERT_TRUE(session_->waitForSchemaAgreement(std::chrono::seconds(30)));
+  for (int i = 0; i < 57; ++i) {
+    run("INSERT INTO it_sync." + table + " (id, v) VALUES (?, ?) USING TIMESTAMP ?",
+        {Value::text("k" + std::to_string(i)), Value::integer(i), Value::bigint(5000 + i)});
+  }
+  auto schema = loadTableSchema(*session_, "it_sync", table);
+  ASSERT_TRUE(schema) << schema.error().toString();
+  RowFetcher f(*session_, *schema, cql::Consistency::kOne, 4, 7);
+
+  // 57 rows, 3 keys without a row, and one key twice.
+  std::vector<KeyWork> work;
+  for (int i = 0; i < 60; ++i) {
+    KeyWork w;
+    w.scope = KeyWork::Scope::kRow;
+    w.pk = {txt("k" + std::to_string(i))};
+    work.push_back(w);
+  }
+  work.push_back(work[5]);
+  const std::uint64_t requests = session_->stats().requests;
+  auto fetched = f.fetch(work);
+  ASSERT_TRUE(fetched) << fetched.error().toString();
+  EXPECT_EQ(session_->stats().requests - requests, 9U) << "61 keys, 7 a request, one node";
+
+  ASSERT_EQ(fetched->size(), work.size());
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    const int key = i == 60 ? 5 : static_cast<int>(i);
+    if (key >= 57) {
+      EXPECT_EQ((*fetched)[i].rowCount(), 0U) << "k" << key << " has no row";
+      continue;
+    }
+    ASSERT_EQ((*fetched)[i].rowCount(), 1U) << "k" << key;
+    const auto r = (*fetched)[i].pages[0][0];
+    EXPECT_EQ(*r.get<std::string>(0), "k" + std::to_string(key));
+    EXPECT_EQ(*r.get<std::int32_t>(1), key);
+    EXPECT_EQ(f.rowWriteTime(r), 5000 + key);
+    auto token = session_->execute("SELECT token(id) FROM it_sync." + table + " WHERE id = ?",
+                                   {Value::text("k" + std::to_string(key))});
+    ASSERT_TRUE(token);
+    EXPECT_EQ(*r.get<std::int64_t>(f.tokenColumn()), *token->rows[0].get<std::int64_t>(0));
+  }
+  run("DROP TABLE it_sync." + table);
 }
 
 TEST_F(RowFetcherTest, AKeyThatDoesNotFitTheTableIsAnError) {
