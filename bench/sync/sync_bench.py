@@ -654,6 +654,17 @@ def post_bulk(engine, bodies, in_flight=4):
     return n, time.perf_counter() - t0
 
 
+def wait_quiet(server, busy=0.1, timeout=300):
+    """Waits until `server` uses under `busy` of a core over a second; returns the seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        before = server_cpu()
+        time.sleep(1)
+        if cpu_since(before).get(server, 0.0) < busy:
+            break
+    return time.monotonic() - t0
+
+
 def phase_stream(a, env, results):
     session, engine = env["session"], env["engine"]
     n = a.stream_rows
@@ -667,6 +678,9 @@ def phase_stream(a, env, results):
     log(f"stream: writing {n:,} rows with the daemon stopped")
     rate = load_rows(a.cassandra, "stream", "s", n)
     log(f"stream: loaded at {rate:,.0f} writes/s")
+    if a.quiet_drain:
+        waited = wait_quiet("cassandra")
+        log(f"stream: Cassandra quiet after {waited:.1f} s (flushes and compactions of the load)")
     load = loadavg()
     cpu = server_cpu()
     wall, usage = d.command("run", "--once")
@@ -911,6 +925,9 @@ def main():
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="any setting of the daemon (docs/CONFIG.md), e.g. snapshot.parallelism=8 "
                    "or sync.fetch_in_flight=256; repeatable")
+    p.add_argument("--quiet-drain", action="store_true",
+                   help="start the backlog drain only once Cassandra has finished flushing and "
+                   "compacting what the load wrote, as it has in a backlog of any age")
     p.add_argument("--cassandra", default=os.environ.get("CESYNC_CASSANDRA", "127.0.0.1:9042"))
     p.add_argument("--search", default=os.environ.get("CESYNC_OPENSEARCH", "http://127.0.0.1:9200"))
     p.add_argument("--out", default="bench-results.json", help="JSON results")
