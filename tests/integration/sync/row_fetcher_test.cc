@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "cql/types/value_codec.h"
 #include "support/cassandra.h"
 #include "support/servers.h"
@@ -158,6 +160,8 @@ TEST_F(RowFetcherTest, RowsKeyedByOneColumnAreReadInListsOfKeys) {
   auto fetched = f.fetch(work);
   ASSERT_TRUE(fetched) << fetched.error().toString();
   EXPECT_EQ(session_->stats().requests - requests, 9U) << "61 keys, 7 a request, one node";
+  ASSERT_TRUE(session_->ownerOf(0).has_value()) << "requests are routed by token";
+  EXPECT_EQ(session_->ownerOf(std::numeric_limits<std::int64_t>::min()), session_->ownerOf(0));
 
   ASSERT_EQ(fetched->size(), work.size());
   for (std::size_t i = 0; i < work.size(); ++i) {
