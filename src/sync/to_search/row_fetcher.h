@@ -31,6 +31,10 @@ struct FetchedRows {
 /// `maxwritetime(...)` per non-key column.
 class RowFetcher {
  public:
+  /// Keys a list holds unless configured otherwise (sync.fetch_keys_per_read): as cheap per row
+  /// as longer lists, short enough for any coordinator (BENCHMARKS.md).
+  static constexpr std::size_t kKeysPerRead = 20;
+
   RowFetcher(cql::Session& session, TableSchema schema, cql::Consistency consistency,
              std::size_t max_in_flight, std::size_t keys_per_read = 1);
 

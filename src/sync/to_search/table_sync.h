@@ -27,7 +27,7 @@ struct TableSyncOptions {
   std::chrono::milliseconds settle{10'000};
   std::size_t max_in_flight = 64;
   /// Keys a row re-read lists, where the table's key allows (see RowFetcher).
-  std::size_t keys_per_read = 20;
+  std::size_t keys_per_read = RowFetcher::kKeysPerRead;
   cql::Consistency consistency = cql::Consistency::kLocalQuorum;
   /// For a table that also takes documents back (direction both): rows just written from the
   /// search side, whose change would only index the same document again.

@@ -417,7 +417,8 @@ class VerifyRun {
     }
     w.values = std::make_unique<DocValues>(fetcher_.schema());
     // For reading rows again by key (its prepared statements are this worker's own).
-    w.lookups = std::make_unique<RowFetcher>(session_, fetcher_.schema(), options_.consistency, 32);
+    w.lookups = std::make_unique<RowFetcher>(session_, fetcher_.schema(), options_.consistency, 32,
+                                             RowFetcher::kKeysPerRead);
     if (options_.repair) {
       TableSyncOptions sync;
       sync.index = options_.index;
