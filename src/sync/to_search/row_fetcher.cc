@@ -181,17 +181,20 @@ Status RowFetcher::readByKeyLists(const std::vector<KeyWork>& work,
   CESYNC_ASSIGN_OR_RETURN(statement,
                           prepared(quoteIdentifier(schema_.partition_key.front()) + " IN ?"));
   // Keys of one owner together, in token order, so that every list is served where its rows
-  // live.
+  // live. Binding first checks each key against the table before anything reads it.
   struct Keyed {
     std::size_t owner;
     std::int64_t token;
     std::size_t item;
+    cql::Value key;
   };
   std::vector<Keyed> keyed;
   keyed.reserve(items.size());
   for (const std::size_t i : items) {
+    CESYNC_ASSIGN_OR_RETURN(values, bind(work[i]));
     const std::int64_t token = util::murmur3Token(work[i].pk.front());
-    keyed.push_back({session_.ownerOf(token).value_or(SIZE_MAX), token, i});
+    keyed.push_back(
+        {session_.ownerOf(token).value_or(SIZE_MAX), token, i, std::move(values.front())});
   }
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
     return std::tie(a.owner, a.token) < std::tie(b.owner, b.token);
@@ -205,8 +208,7 @@ Status RowFetcher::readByKeyLists(const std::vector<KeyWork>& work,
     std::vector<cql::Value> keys;
     const std::size_t owner = keyed[at].owner;
     for (; at < keyed.size() && keyed[at].owner == owner && keys.size() < keys_per_read_; ++at) {
-      CESYNC_ASSIGN_OR_RETURN(values, bind(work[keyed[at].item]));
-      keys.push_back(std::move(values.front()));
+      keys.push_back(std::move(keyed[at].key));
       read.items.push_back(keyed[at].item);
     }
     read.statement.values.push_back(cql::Value::list(std::move(keys)));

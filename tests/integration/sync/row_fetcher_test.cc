@@ -180,6 +180,12 @@ TEST_F(RowFetcherTest, RowsKeyedByOneColumnAreReadInListsOfKeys) {
     ASSERT_TRUE(token);
     EXPECT_EQ(*r.get<std::int64_t>(f.tokenColumn()), *token->rows[0].get<std::int64_t>(0));
   }
+
+  KeyWork keyless;  // a key of no parts: an error, as for a single read, never a read
+  keyless.scope = KeyWork::Scope::kRow;
+  auto refused = f.fetch({work[0], keyless});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kProtocol);
   run("DROP TABLE it_sync." + table);
 }
 
