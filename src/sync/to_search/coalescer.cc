@@ -24,7 +24,17 @@ std::string partitionKey(const changelog::ChangelogEntry& e) {
   return key;
 }
 
+void raise(std::int64_t& at_least, std::int64_t time) {
+  at_least = std::max(at_least, time);
+}
+
 }  // namespace
+
+std::string clusteringKeyOf(const std::vector<cql::Bytes>& ck) {
+  std::string key;
+  appendParts(key, ck);
+  return key;
+}
 
 void Coalescer::merge(KeyWork& into, const changelog::ChangelogEntry& entry) {
   const bool is_delete = entry.kind == ChangeKind::kRowDelete ||
@@ -62,6 +72,7 @@ void Coalescer::add(const changelog::ChangelogEntry& entry) {
         it->second.pk = entry.pk;
       }
       merge(it->second, entry);
+      raise(it->second.partition_time, entry.write_time);
       // Row and slice work of this partition is covered by the partition read now.
       auto first = rows_.lower_bound(pkey);
       auto last = first;
@@ -80,6 +91,9 @@ void Coalescer::add(const changelog::ChangelogEntry& entry) {
                   : std::min(it->second.expires_at_micros, last->second.expires_at_micros);
         }
         it->second.entries += last->second.entries;
+        if (last->second.scope == KeyWork::Scope::kRow) {
+          raise(it->second.row_times[clusteringKeyOf(last->second.ck)], last->second.write_time);
+        }
         ++last;
       }
       rows_.erase(first, last);
@@ -90,6 +104,9 @@ void Coalescer::add(const changelog::ChangelogEntry& entry) {
     case ChangeKind::kRangeDelete: {
       if (auto p = partitions_.find(pkey); p != partitions_.end()) {
         merge(p->second, entry);
+        if (entry.kind != ChangeKind::kRangeDelete) {
+          raise(p->second.row_times[clusteringKeyOf(entry.ck)], entry.write_time);
+        }
         return;
       }
       std::string key = pkey;

@@ -26,6 +26,12 @@ struct KeyWork {
   /// The newest write time of the entries merged here (µs): the version of deletes, and the
   /// least write time a re-read must show before it is trusted.
   std::int64_t write_time = 0;
+  /// Partition work: the newest write time of the entries that touch every row of it (partition
+  /// deletes, static changes). A row found by the read is versioned by what it holds itself,
+  /// this, and the entries that named that row (`row_times`), never by another row's change.
+  std::int64_t partition_time = 0;
+  /// Partition work: the newest write time of the row entries merged in, by clusteringKeyOf(ck).
+  std::map<std::string, std::int64_t> row_times;
   /// The oldest entry time merged here (µs): the checkpoint cannot pass it until this work is
   /// acknowledged.
   std::int64_t oldest_entry_micros = 0;
@@ -44,6 +50,9 @@ struct KeyWork {
   std::int64_t recheck_at_micros = 0;
   std::int64_t recheck_gap_micros = 0;
 };
+
+/// A clustering key as a map key of KeyWork::row_times (length-prefixed parts).
+std::string clusteringKeyOf(const std::vector<cql::Bytes>& ck);
 
 /// Merges the change-log entries of one table into the least re-reading that covers them: many
 /// changes to one row become one row read; anything that touches a partition as a whole

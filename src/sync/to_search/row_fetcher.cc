@@ -56,6 +56,9 @@ RowFetcher::RowFetcher(cql::Session& session, TableSchema schema, cql::Consisten
       selectors.push_back("maxwritetime(" + quoteIdentifier(schema_.columns[i].name) + ")");
     }
   }
+  for (const std::size_t i : regular_columns_) {
+    selectors.push_back("ttl(" + quoteIdentifier(schema_.columns[i].name) + ")");
+  }
   select_ = "SELECT " + joined(selectors, ", ") + " FROM " + quotedTableName(schema_);
 }
 
@@ -70,6 +73,55 @@ std::int64_t RowFetcher::rowWriteTime(const cql::Row& row) const {
     }
   }
   return newest;
+}
+
+namespace {
+
+std::int32_t bigEndian32(const std::uint8_t* p) {
+  return static_cast<std::int32_t>((std::uint32_t{p[0]} << 24U) | (std::uint32_t{p[1]} << 16U) |
+                                   (std::uint32_t{p[2]} << 8U) | std::uint32_t{p[3]});
+}
+
+// The least TTL (seconds left) of a `ttl(column)` cell: an int for a simple or frozen column, a
+// list of ints (null for elements without one) for a collection or UDT that is not frozen (an
+// empty one is null). -1: none.
+std::int32_t leastTtl(cql::ByteView raw) {
+  if (raw.size() == 4) {
+    return bigEndian32(raw.data());
+  }
+  std::int32_t least = -1;
+  if (raw.size() < 4) {
+    return least;
+  }
+  std::size_t at = 4;
+  for (std::int32_t n = bigEndian32(raw.data()); n > 0 && at + 4 <= raw.size(); --n) {
+    const std::int32_t length = bigEndian32(raw.data() + at);
+    at += 4;
+    if (length == 4 && at + 4 <= raw.size()) {
+      const std::int32_t ttl = bigEndian32(raw.data() + at);
+      if (ttl >= 0 && (least < 0 || ttl < least)) {
+        least = ttl;
+      }
+    }
+    at += static_cast<std::size_t>(std::max(0, length));
+  }
+  return least;
+}
+
+}  // namespace
+
+std::int32_t RowFetcher::rowLeastTtl(const cql::Row& row) const {
+  std::int32_t least = -1;
+  for (std::size_t i = 0; i < regular_columns_.size(); ++i) {
+    const std::size_t column = tokenColumn() + 1 + regular_columns_.size() + i;
+    if (const auto raw = row.raw(column)) {
+      const std::int32_t ttl = leastTtl(*raw);
+      if (ttl >= 0 && (least < 0 || ttl < least)) {
+        least = ttl;
+      }
+    }
+  }
+  return least;
 }
 
 Result<cql::PreparedPtr> RowFetcher::prepared(const std::string& where) {

@@ -28,7 +28,7 @@ struct FetchedRows {
 /// request then serves many rows, which costs the server far less than a request a row.
 ///
 /// Result columns: the table's columns in schema order, then `token(...)`, then one
-/// `maxwritetime(...)` per non-key column.
+/// `maxwritetime(...)` per non-key column, then one `ttl(...)` per non-key column.
 class RowFetcher {
  public:
   /// Keys a list holds unless configured otherwise (sync.fetch_keys_per_read): as cheap per row
@@ -49,6 +49,10 @@ class RowFetcher {
   [[nodiscard]] std::size_t tokenColumn() const { return schema_.columns.size(); }
   /// The newest cell write time of a fetched row (µs), 0 when it has no non-key cell set.
   [[nodiscard]] std::int64_t rowWriteTime(const cql::Row& row) const;
+  /// The least TTL (seconds left) of any cell of a fetched row, -1 when none has one: the row
+  /// must be read again when it runs out (expiry writes nothing to the change log). A row
+  /// marker's TTL (INSERT ... USING TTL of key columns alone) cannot be selected.
+  [[nodiscard]] std::int32_t rowLeastTtl(const cql::Row& row) const;
   /// Prepares the rows of a token range: selectText() WHERE token(pk) > ? AND token(pk) <= ?
   /// (>= for the start when `inclusive_start`). kConfig, naming `task`, when the table's tokens
   /// are not bigints (only the Murmur3Partitioner's are).

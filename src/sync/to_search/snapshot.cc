@@ -14,6 +14,7 @@
 #include "sync/search_side_edits.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/row_fetcher.h"
+#include "sync/to_search/table_sync.h"
 
 namespace cesync::sync {
 namespace {
@@ -186,6 +187,7 @@ class SnapshotRun {
     std::uint64_t indexed = 0;
     std::uint64_t already_newer = 0;
     std::vector<state::DeadLetter> dead_letters;
+    std::vector<state::Cursor> timers;  // expiry timers of the page's rows
   };
 
   [[nodiscard]] bool stopping() const { return pool_.stopping(); }
@@ -333,6 +335,14 @@ class SnapshotRun {
         tally.dead_letters.push_back({dead_letter_scope_, *id, built.error().toString(), now});
         continue;
       }
+      // A cell with a TTL: the stream reads the row again when it runs out.
+      if (const std::int32_t ttl = fetcher_.rowLeastTtl(row); ttl >= 0) {
+        const auto& schema = fetcher_.schema();
+        tally.timers.push_back(
+            expiryTimer(schema, KeyWork::Scope::kRow, keyPartsOf(schema, row, schema.partition_key),
+                        keyPartsOf(schema, row, schema.clustering),
+                        now + (std::int64_t{ttl} + 1) * 1'000'000, target.version, now));
+      }
       batch.index(target, doc);
       ids.push_back(std::move(*id));
       if (batch.full(options_.limits)) {
@@ -408,6 +418,7 @@ class SnapshotRun {
         cursor(scope_, rangeCursor(range), position ? std::to_string(*position) : kRangeDone, now));
     commit.cursors.push_back(cursor(scope_, kRowsCursor, std::to_string(total), now));
     commit.dead_letters = tally.dead_letters;
+    commit.cursors.insert(commit.cursors.end(), tally.timers.begin(), tally.timers.end());
     CESYNC_TRY(store_.commit(commit));
     rows_ = total;
     if (!position) {

@@ -58,7 +58,7 @@ std::optional<std::int64_t> TableSync::oldestOutstanding() const {
 }
 
 std::string TableSync::timerScope() const {
-  return schema_.keyspace + "." + schema_.table + "/expiry";
+  return expiryScope(schema_);
 }
 
 namespace {
@@ -119,12 +119,37 @@ std::string dueName(std::int64_t micros) {
 
 }  // namespace
 
+state::Cursor expiryTimer(const TableSchema& schema, KeyWork::Scope scope,
+                          const std::vector<cql::Bytes>& pk, const std::vector<cql::Bytes>& ck,
+                          std::int64_t due_micros, std::int64_t version, std::int64_t now) {
+  // value: "r|<pk hex>|<ck hex>|<version>" for a row, "p|<pk hex>||<version>" for a partition.
+  const bool row = scope == KeyWork::Scope::kRow;
+  std::string value = std::string(row ? "r|" : "p|") + hexParts(pk) + "|" +
+                      (row ? hexParts(ck) : std::string()) + "|" + std::to_string(version);
+  return {expiryScope(schema), dueName(due_micros) + "|" + value, value, now};
+}
+
+std::string expiryScope(const TableSchema& schema) {
+  return schema.keyspace + "." + schema.table + "/expiry";
+}
+
+std::vector<cql::Bytes> keyPartsOf(const TableSchema& schema, const cql::Row& row,
+                                   const std::vector<std::string>& names) {
+  std::vector<cql::Bytes> parts;
+  parts.reserve(names.size());
+  for (const auto& name : names) {
+    const auto raw = row.raw(static_cast<std::size_t>(schema.columnIndex(name)));
+    parts.emplace_back(raw ? cql::Bytes(raw->begin(), raw->end()) : cql::Bytes{});
+  }
+  return parts;
+}
+
 state::Cursor TableSync::timerFor(const KeyWork& w, std::int64_t now) const {
-  // value: "r|<pk hex>|<ck hex>" for a row, "p|<pk hex>|" for a partition.
-  const bool row = w.scope == KeyWork::Scope::kRow;
-  std::string value = std::string(row ? "r|" : "p|") + hexParts(w.pk) + "|" +
-                      (row ? hexParts(w.ck) : std::string());
-  return {timerScope(), dueName(w.expires_at_micros) + "|" + value, value, now};
+  // The version of the document the change wrote: what the row held then, and what its
+  // expiry removes (an expired cell shadows as a tombstone of its own write time).
+  return expiryTimer(schema_,
+                     w.scope == KeyWork::Scope::kRow ? w.scope : KeyWork::Scope::kPartition, w.pk,
+                     w.ck, w.expires_at_micros, w.write_time, now);
 }
 
 Status TableSync::takeDueTimers(std::int64_t now) {
@@ -140,21 +165,30 @@ Status TableSync::takeDueTimers(std::int64_t now) {
     if (v.size() < 3 || bar == std::string_view::npos) {
       continue;  // unreadable: dropped with the fired timers
     }
+    const auto version_bar = v.find('|', bar + 1);
     auto pk = partsOfHex(v.substr(2, bar - 2));
-    auto ck = partsOfHex(v.substr(bar + 1));
+    auto ck = partsOfHex(v.substr(bar + 1, version_bar == std::string_view::npos
+                                               ? std::string_view::npos
+                                               : version_bar - bar - 1));
     if (!pk || !ck) {
       continue;
+    }
+    // Versioned by the document the expiring write made (what the row itself held), so that
+    // a later write of an older clock than the expiry is not refused. Timers of an earlier
+    // format carry no version: their due time, as they were written.
+    std::int64_t version = std::stoll(timer.name.substr(0, 20));
+    if (version_bar != std::string_view::npos) {
+      version = std::stoll(std::string(v.substr(version_bar + 1)));
     }
     KeyWork w;
     w.scope = v[0] == 'r' ? KeyWork::Scope::kRow : KeyWork::Scope::kPartition;
     w.pk = std::move(*pk);
     w.ck = std::move(*ck);
-    // Versioned by the expiry: newer than the write that set the TTL. Nothing to wait for.
-    w.write_time = std::stoll(timer.name.substr(0, 20));
+    w.write_time = version;
     w.oldest_entry_micros = now;
-    w.newest_is_delete = true;
+    w.newest_is_delete = true;  // nothing to wait for: finding no row is expected
     w.entries = 1;
-    work_.push_back(std::move(w));
+    addWork(std::move(w));
   }
   return {};
 }
@@ -171,6 +205,12 @@ void TableSync::addWork(KeyWork work) {
   // row goes, so every change re-reads the whole partition.
   if (work.scope == KeyWork::Scope::kSlice ||
       (!schema_.statics.empty() && !schema_.clustering.empty())) {
+    if (work.scope == KeyWork::Scope::kRow) {
+      // The row's own changes still version only that row.
+      auto& time = work.row_times[clusteringKeyOf(work.ck)];
+      time = std::max(time, work.write_time);
+      work.ck.clear();
+    }
     work.scope = KeyWork::Scope::kPartition;
   }
   work_.push_back(std::move(work));
@@ -276,8 +316,28 @@ Result<PreparedFlush> TableSync::prepare() {
           dead_letters.push_back({scope(), id, built.error().toString(), now});
           continue;
         }
-        // The row as it is now, versioned at least as new as the changes that led here.
-        const std::int64_t version = std::max(w.write_time, written);
+        // The row as it is now, versioned at least as new as the changes that led here; in a
+        // partition read, only the changes that touched this row (docs/ARCHITECTURE.md,
+        // "Versions").
+        std::int64_t version = std::max(w.write_time, written);
+        if (w.scope != KeyWork::Scope::kRow) {
+          version = std::max(written, w.partition_time);
+          if (!w.row_times.empty()) {
+            const auto named =
+                w.row_times.find(clusteringKeyOf(keyPartsOf(schema_, row, schema_.clustering)));
+            if (named != w.row_times.end()) {
+              version = std::max(version, named->second);
+            }
+          }
+        }
+        // A cell with a TTL: the row is read again when it runs out, at this version.
+        if (const std::int32_t ttl = fetcher_.rowLeastTtl(row);
+            ttl >= 0 && options_.expiry_timers) {
+          const std::int64_t due = now + (std::int64_t{ttl} + 1) * 1'000'000;
+          out.timers.push_back(expiryTimer(
+              schema_, KeyWork::Scope::kRow, keyPartsOf(schema_, row, schema_.partition_key),
+              keyPartsOf(schema_, row, schema_.clustering), due, version, now));
+        }
         newest_written = std::max(newest_written, written);
         Planned item{false, id, version, doc, std::nullopt, false};
         if (timestamp_column_ >= 0 && !row.isNull(static_cast<std::size_t>(timestamp_column_))) {
@@ -451,7 +511,7 @@ Result<FlushReport> TableSync::finish(PreparedFlush flush,
   }
   // Rows with a TTL are read again when it runs out (expiry writes nothing to the log); timers
   // that fired are done now that their work is written.
-  state::Commit commit{.cursors = {}, .dead_letters = dead_letters, .erase = {}};
+  state::Commit commit{.cursors = flush.timers, .dead_letters = dead_letters, .erase = {}};
   for (const auto& w : flush.work) {
     if (w.expires_at_micros != 0 && options_.expiry_timers) {
       commit.cursors.push_back(timerFor(w, now));

@@ -56,9 +56,10 @@ struct FlushReport {
 /// makes it, the caller writes its batches (on any thread, with its own client), and
 /// TableSync::finish() takes the outcome. Until then its work is outstanding.
 struct PreparedFlush {
-  std::vector<KeyWork> work;       // what it writes; back to the table if the writes fail
-  std::vector<KeyWork> recheck;    // re-reads that did not show their change yet
-  std::vector<std::string> fired;  // expiry timers whose work it holds
+  std::vector<KeyWork> work;          // what it writes; back to the table if the writes fail
+  std::vector<KeyWork> recheck;       // re-reads that did not show their change yet
+  std::vector<std::string> fired;     // expiry timers whose work it holds
+  std::vector<state::Cursor> timers;  // expiry timers of the rows it read, saved once written
   std::vector<es::BulkEncoder> batches;
   std::vector<std::string> ids;  // every item's document id, in order across batches
   std::vector<state::DeadLetter> dead_letters;
@@ -70,6 +71,18 @@ struct PreparedFlush {
   /// The oldest entry time (µs) of its work; nullopt when it holds none.
   [[nodiscard]] std::optional<std::int64_t> oldestEntry() const;
 };
+
+/// An expiry timer (scope expiryScope(schema)): the row (or partition) is read again at
+/// `due_micros`, and a document it no longer has is deleted at `version`, the version of the
+/// document written when the timer was set.
+state::Cursor expiryTimer(const TableSchema& schema, KeyWork::Scope scope,
+                          const std::vector<cql::Bytes>& pk, const std::vector<cql::Bytes>& ck,
+                          std::int64_t due_micros, std::int64_t version, std::int64_t now);
+/// "keyspace.table/expiry".
+std::string expiryScope(const TableSchema& schema);
+/// The serialized values of a fetched row's key columns `names` (partition key or clustering).
+std::vector<cql::Bytes> keyPartsOf(const TableSchema& schema, const cql::Row& row,
+                                   const std::vector<std::string>& names);
 
 /// One table's way to its index: change-log entries are coalesced into re-reads, the rows as
 /// they are now become versioned index and delete items (version = the newest write time, so
