@@ -255,6 +255,15 @@ Status TableSync::stage() {
   return {};
 }
 
+bool TableSync::staticOnly(const cql::Row& row) const {
+  if (schema_.statics.empty() || schema_.clustering.empty()) {
+    return false;
+  }
+  return std::all_of(schema_.clustering.begin(), schema_.clustering.end(), [&](const auto& name) {
+    return row.isNull(static_cast<std::size_t>(schema_.columnIndex(name)));
+  });
+}
+
 bool TableSync::readsIndex() const {
   if (work_.empty()) {
     return false;
@@ -320,7 +329,10 @@ Result<PreparedFlush> TableSync::prepare() {
         // partition read, only the changes that touched this row (docs/ARCHITECTURE.md,
         // "Versions").
         std::int64_t version = std::max(w.write_time, written);
-        if (w.scope != KeyWork::Scope::kRow) {
+        // A partition holding only static values reads as one row of null clustering values:
+        // that document comes and goes with every row of the partition, so every change of it
+        // versions it.
+        if (w.scope != KeyWork::Scope::kRow && !staticOnly(row)) {
           version = std::max(written, w.partition_time);
           if (!w.row_times.empty()) {
             const auto named =

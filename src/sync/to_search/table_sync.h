@@ -148,6 +148,8 @@ class TableSync {
   std::vector<std::string> fired_staged_;  // of them, those whose work is in work_
 
   Status takeDueTimers(std::int64_t now);
+  /// A row of a partition that holds only static values (null clustering values).
+  [[nodiscard]] bool staticOnly(const cql::Row& row) const;
   [[nodiscard]] state::Cursor timerFor(const KeyWork& w, std::int64_t now) const;
 };
 

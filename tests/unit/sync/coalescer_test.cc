@@ -62,6 +62,27 @@ TEST(CoalescerTest, APartitionChangeAbsorbsItsRowsBeforeAndAfter) {
   EXPECT_EQ(work[1].pk, std::vector<cql::Bytes>{b("other")});
 }
 
+// A partition's work keeps, apart, the times that touch every row (partition deletes, static
+// changes) and those of each row it absorbed; a range delete versions no row it finds.
+TEST(CoalescerTest, APartitionsWorkKeepsEachRowsOwnTime) {
+  Coalescer c;
+  c.add(entry(ChangeKind::kUpsert, "p", "1", 100, 10));
+  c.add(entry(ChangeKind::kUpsert, "p", "1", 150, 11));
+  c.add(entry(ChangeKind::kStaticUpsert, "p", "", 120, 12));
+  c.add(entry(ChangeKind::kRowDelete, "p", "2", 400, 13));
+  auto slice = entry(ChangeKind::kRangeDelete, "p", "", 500, 14);
+  slice.range_start = {b("5")};
+  c.add(slice);
+  const auto work = c.drain();
+  ASSERT_EQ(work.size(), 1U);
+  EXPECT_EQ(work[0].write_time, 500) << "deletes of documents not found";
+  EXPECT_EQ(work[0].partition_time, 120) << "the static change alone touches every row";
+  ASSERT_EQ(work[0].row_times.size(), 2U);
+  EXPECT_EQ(work[0].row_times.at(clusteringKeyOf({b("1")})), 150);
+  EXPECT_EQ(work[0].row_times.at(clusteringKeyOf({b("2")})), 400);
+  EXPECT_NE(clusteringKeyOf({b("1"), b("2")}), clusteringKeyOf({b("12")}));
+}
+
 TEST(CoalescerTest, NewestDeleteIsRemembered) {
   Coalescer c;
   c.add(entry(ChangeKind::kUpsert, "p", "1", 100, 10));
