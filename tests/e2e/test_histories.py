@@ -28,17 +28,22 @@ def wait_row(session, query, want, what, timeout=60):
                timeout, what)
 
 
+def one_table_daemon(session, cesync, ks, ddl):
+    """Creates {ks}.t from `ddl` and starts a daemon on it: (daemon, index)."""
+    session.execute(ddl.format(ks=ks))
+    daemon = cesync([f"{ks}.t"])
+    daemon.setup()
+    daemon.start()
+    return daemon, f"{ks}_t"
+
+
 def test_every_ttl_of_a_row_reaches_the_index(cassandra_session, search, keyspace, cesync):
     """A batch sets two TTLs on one row (and two writes in one poll do the same on another row):
     when the short one runs out the document loses that cell, when the long one does the document
     goes. Only the earliest expiry of a key used to be followed."""
     s = cassandra_session
     ks = keyspace("ttls")
-    s.execute(f"CREATE TABLE {ks}.t (k int PRIMARY KEY, a int, b text)")
-    daemon = cesync([f"{ks}.t"])
-    daemon.setup()
-    daemon.start()
-    index = f"{ks}_t"
+    daemon, index = one_table_daemon(s, cesync, ks, "CREATE TABLE {ks}.t (k int PRIMARY KEY, a int, b text)")
     wait_index_equals_table(s, search, ks, "t", index, SYNC_TIMEOUT, daemon)
 
     batch = BatchStatement()
@@ -139,11 +144,7 @@ def test_an_expiry_read_keeps_the_rows_own_version(cassandra_session, search, ke
     expiry's re-read used to version the document at its due time, refusing that update."""
     s = cassandra_session
     ks = keyspace("expiryversion")
-    s.execute(f"CREATE TABLE {ks}.t (k int PRIMARY KEY, v text, w text)")
-    daemon = cesync([f"{ks}.t"])
-    daemon.setup()
-    daemon.start()
-    index = f"{ks}_t"
+    daemon, index = one_table_daemon(s, cesync, ks, "CREATE TABLE {ks}.t (k int PRIMARY KEY, v text, w text)")
     t0 = now_micros()
     s.execute(f"INSERT INTO {ks}.t (k, v) VALUES (1, 'a') USING TIMESTAMP {t0}")
     s.execute(f"UPDATE {ks}.t USING TIMESTAMP {t0} AND TTL 2 SET w = 'x' WHERE k = 1")
