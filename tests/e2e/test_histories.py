@@ -28,6 +28,13 @@ def wait_row(session, query, want, what, timeout=60):
                timeout, what)
 
 
+def wait_field(search, index, doc_id, field, value, what, daemon):
+    """Polls until document `doc_id` has `field` equal to `value`."""
+    wait_until(lambda: "" if (search.get(index, doc_id) or {}).get("_source", {}).get(field) == value
+               else f"document {doc_id} without {field} = {value!r} yet", SYNC_TIMEOUT, what,
+               check=daemon.assert_running)
+
+
 def one_table_daemon(session, cesync, ks, ddl):
     """Creates {ks}.t from `ddl` and starts a daemon on it: (daemon, index)."""
     session.execute(ddl.format(ks=ks))
@@ -53,8 +60,7 @@ def test_every_ttl_of_a_row_reaches_the_index(cassandra_session, search, keyspac
     s.execute(f"INSERT INTO {ks}.t (k, a) VALUES (2, 2) USING TTL 9")
     s.execute(f"UPDATE {ks}.t USING TTL 3 SET b = 'y' WHERE k = 2")
     s.execute(f"INSERT INTO {ks}.t (k, a, b) VALUES (3, 3, 'kept')")
-    wait_until(lambda: "" if (search.get(index, "1") or {}).get("_source", {}).get("b") == "x"
-               else "document 1 without b yet", SYNC_TIMEOUT, "the batch", check=daemon.assert_running)
+    wait_field(search, index, "1", "b", "x", "the batch", daemon)
 
     wait_row(s, f"SELECT b FROM {ks}.t WHERE k = 1", lambda r: r is not None and r.b is None,
              "cell b of row 1 to expire")
@@ -148,8 +154,7 @@ def test_an_expiry_read_keeps_the_rows_own_version(cassandra_session, search, ke
     t0 = now_micros()
     s.execute(f"INSERT INTO {ks}.t (k, v) VALUES (1, 'a') USING TIMESTAMP {t0}")
     s.execute(f"UPDATE {ks}.t USING TIMESTAMP {t0} AND TTL 2 SET w = 'x' WHERE k = 1")
-    wait_until(lambda: "" if (search.get(index, "1") or {}).get("_source", {}).get("w") == "x"
-               else "document 1 without w yet", SYNC_TIMEOUT, "the writes", check=daemon.assert_running)
+    wait_field(search, index, "1", "w", "x", "the writes", daemon)
     wait_row(s, f"SELECT w FROM {ks}.t WHERE k = 1", lambda r: r is not None and r.w is None,
              "cell w to expire")
     wait_index_equals_table(s, search, ks, "t", index, 20, daemon)  # the expiry read: w gone

@@ -336,12 +336,8 @@ class SnapshotRun {
         continue;
       }
       // A cell with a TTL: the stream reads the row again when it runs out.
-      if (const std::int32_t ttl = fetcher_.rowLeastTtl(row); ttl >= 0) {
-        const auto& schema = fetcher_.schema();
-        tally.timers.push_back(
-            expiryTimer(schema, KeyWork::Scope::kRow, keyPartsOf(schema, row, schema.partition_key),
-                        keyPartsOf(schema, row, schema.clustering),
-                        now + (std::int64_t{ttl} + 1) * 1'000'000, target.version, now));
+      if (auto timer = rowExpiryTimer(fetcher_, row, target.version, now)) {
+        tally.timers.push_back(std::move(*timer));
       }
       batch.index(target, doc);
       ids.push_back(std::move(*id));

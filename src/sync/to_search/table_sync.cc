@@ -126,7 +126,22 @@ state::Cursor expiryTimer(const TableSchema& schema, KeyWork::Scope scope,
   const bool row = scope == KeyWork::Scope::kRow;
   std::string value = std::string(row ? "r|" : "p|") + hexParts(pk) + "|" +
                       (row ? hexParts(ck) : std::string()) + "|" + std::to_string(version);
-  return {expiryScope(schema), dueName(due_micros) + "|" + value, value, now};
+  // Due on a whole second (TTLs count whole seconds): reads of one row between its writes then
+  // name the same timer, which the store keeps once.
+  const std::int64_t due = (due_micros + 999'999) / 1'000'000 * 1'000'000;
+  return {expiryScope(schema), dueName(due) + "|" + value, value, now};
+}
+
+std::optional<state::Cursor> rowExpiryTimer(const RowFetcher& fetcher, const cql::Row& row,
+                                            std::int64_t version, std::int64_t now) {
+  const std::int32_t ttl = fetcher.rowLeastTtl(row);
+  if (ttl < 0) {
+    return std::nullopt;
+  }
+  const TableSchema& schema = fetcher.schema();
+  return expiryTimer(schema, KeyWork::Scope::kRow, keyPartsOf(schema, row, schema.partition_key),
+                     keyPartsOf(schema, row, schema.clustering),
+                     now + (std::int64_t{ttl} + 1) * 1'000'000, version, now);
 }
 
 std::string expiryScope(const TableSchema& schema) {
@@ -343,12 +358,10 @@ Result<PreparedFlush> TableSync::prepare() {
           }
         }
         // A cell with a TTL: the row is read again when it runs out, at this version.
-        if (const std::int32_t ttl = fetcher_.rowLeastTtl(row);
-            ttl >= 0 && options_.expiry_timers) {
-          const std::int64_t due = now + (std::int64_t{ttl} + 1) * 1'000'000;
-          out.timers.push_back(expiryTimer(
-              schema_, KeyWork::Scope::kRow, keyPartsOf(schema_, row, schema_.partition_key),
-              keyPartsOf(schema_, row, schema_.clustering), due, version, now));
+        if (options_.expiry_timers) {
+          if (auto timer = rowExpiryTimer(fetcher_, row, version, now)) {
+            out.timers.push_back(std::move(*timer));
+          }
         }
         newest_written = std::max(newest_written, written);
         Planned item{false, id, version, doc, std::nullopt, false};

@@ -78,6 +78,10 @@ struct PreparedFlush {
 state::Cursor expiryTimer(const TableSchema& schema, KeyWork::Scope scope,
                           const std::vector<cql::Bytes>& pk, const std::vector<cql::Bytes>& ck,
                           std::int64_t due_micros, std::int64_t version, std::int64_t now);
+/// The timer of a fetched row with a TTL left on any cell (due when the least one runs out, plus
+/// a second), carrying the version its document is written at; nullopt when it has none.
+std::optional<state::Cursor> rowExpiryTimer(const RowFetcher& fetcher, const cql::Row& row,
+                                            std::int64_t version, std::int64_t now);
 /// "keyspace.table/expiry".
 std::string expiryScope(const TableSchema& schema);
 /// The serialized values of a fetched row's key columns `names` (partition key or clustering).
