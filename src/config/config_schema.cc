@@ -216,9 +216,10 @@ std::vector<Field<Config>> makeConfigSchema() {
        "alone; 1 reads a row a request.",
        {}, {}, false,
        set<C>(&C::sync, &SyncConfig::fetch_keys_per_read)},
-      {"sync.settle", FieldType::kDuration, "10s",
-       "How long a row that does not show its change yet is read again (a change-log entry can "
-       "be readable a moment before its write).",
+      {"sync.settle", FieldType::kDuration, "30s",
+       "How long a row that does not show its change (write or delete) yet is read again: a "
+       "change-log entry can be readable before its change, by as much as Cassandra's batchlog "
+       "replay (tens of seconds on a ring).",
        {}, {}, false,
        set<C>(&C::sync, &SyncConfig::settle)},
       {"sync.checkpoint_interval", FieldType::kDuration, "1s",

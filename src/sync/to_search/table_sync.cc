@@ -323,7 +323,10 @@ Result<PreparedFlush> TableSync::prepare() {
 
   for (std::size_t i = 0; i < work_.size(); ++i) {
     const KeyWork& w = work_[i];
-    const bool settling = !w.newest_is_delete && now - w.oldest_entry_micros < settle;
+    // Upserts and deletes alike: on a ring an entry can be read before its change reaches the
+    // replica read (a logged batch's mutations travel apart; a failed one is replayed from the
+    // batchlog seconds later).
+    const bool settling = now - w.oldest_entry_micros < settle;
     std::int64_t newest_written = 0;
     std::set<std::string> found;
     for (const auto& page : fetched[i].pages) {
@@ -375,7 +378,8 @@ Result<PreparedFlush> TableSync::prepare() {
         found.insert(std::move(id));
       }
     }
-    // Rows older than the change that named them may not show that change yet.
+    // Rows older than the change that named them may not show that change yet: an upsert not
+    // arrived, or a delete not arrived (its rows still there, all older than it).
     bool conclusive = found.empty() || newest_written >= w.write_time;
     switch (w.scope) {
       case KeyWork::Scope::kRow:

@@ -22,9 +22,10 @@ namespace cesync::sync {
 struct TableSyncOptions {
   std::string index;
   es::BatchLimits limits;
-  /// How long after its entry a re-read that does not yet show the entry's write is repeated
-  /// (an entry can be readable a moment before its change).
-  std::chrono::milliseconds settle{10'000};
+  /// How long after its entry a re-read that does not yet show the entry's change (write or
+  /// delete) is repeated: an entry can be readable before its change, by as much as Cassandra's
+  /// batchlog replay (a write timeout and a 10 s replay period).
+  std::chrono::milliseconds settle{30'000};
   std::size_t max_in_flight = 64;
   /// Keys a row re-read lists, where the table's key allows (see RowFetcher).
   std::size_t keys_per_read = RowFetcher::kKeysPerRead;
