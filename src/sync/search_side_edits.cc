@@ -10,20 +10,22 @@
 namespace cesync::sync {
 Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdits::read(
     es::EsClient& search, const std::string& index, const std::string& timestamp_field,
-    const std::vector<std::string>& ids) {
+    const std::vector<std::string>& ids, bool whole) {
   std::unordered_map<std::string, Document> out;
   if (ids.empty()) {
     return out;
   }
-  CESYNC_ASSIGN_OR_RETURN(response,
-                          es::multiGet(search.transport(), index, ids,
-                                       "_source_includes=" + es::encodePathSegment(timestamp_field),
-                                       "reading documents of " + index + " before writing them"));
-  return parse(index, timestamp_field, response.body);
+  CESYNC_ASSIGN_OR_RETURN(
+      response, es::multiGet(search.transport(), index, ids,
+                             whole ? std::string()
+                                   : "_source_includes=" + es::encodePathSegment(timestamp_field),
+                             "reading documents of " + index + " before writing them"));
+  return parse(index, timestamp_field, response.body, whole);
 }
 
 Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdits::parse(
-    const std::string& index, const std::string& timestamp_field, const std::string& body) {
+    const std::string& index, const std::string& timestamp_field, const std::string& body,
+    bool whole) {
   std::unordered_map<std::string, Document> out;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -58,8 +60,14 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
         d["_primary_term"].get_int64().get(found_doc.primary_term) != simdjson::SUCCESS) {
       return fail(ErrorCode::kProtocol, "an _mget answer of " + index + " has no _seq_no");
     }
+    if (d["_version"].get_int64().get(found_doc.version) != simdjson::SUCCESS) {
+      found_doc.version = 0;
+    }
+    if (simdjson::dom::element source; whole && d["_source"].get(source) == simdjson::SUCCESS) {
+      found_doc.source = simdjson::minify(source);
+    }
     simdjson::dom::element ts;
-    if (d["_source"][timestamp_field].get(ts) == simdjson::SUCCESS) {
+    if (!timestamp_field.empty() && d["_source"][timestamp_field].get(ts) == simdjson::SUCCESS) {
       auto value = valueFromJson(*type, simdjson::to_string(ts));
       if (value && !value->isNull()) {
         found_doc.timestamp_ms = value->asInt();

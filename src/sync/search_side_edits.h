@@ -22,13 +22,16 @@ class SearchSideEdits {
     std::optional<std::int64_t> timestamp_ms;  // nullopt: no readable timestamp field
     std::int64_t seq_no = 0;                   // for a compare-and-set write
     std::int64_t primary_term = 0;
+    std::int64_t version = 0;
+    std::string source;  // minified; read only when asked for (`whole`)
   };
 
-  /// Reads the documents `ids` of `index` (one real-time `_mget` of the timestamp field).
-  /// Missing documents are absent from the answer.
+  /// Reads the documents `ids` of `index` (one real-time `_mget` of the timestamp field, or of
+  /// the whole documents with `whole`; `timestamp_field` may then be empty). Missing documents
+  /// are absent from the answer.
   static Result<std::unordered_map<std::string, Document>> read(
       es::EsClient& search, const std::string& index, const std::string& timestamp_field,
-      const std::vector<std::string>& ids);
+      const std::vector<std::string>& ids, bool whole = false);
 
   /// The documents of an `_mget` answer `body` (read()'s second half). A document the engine
   /// could not read (an `error` entry, e.g. its shard is still recovering after a restart) is
@@ -36,7 +39,8 @@ class SearchSideEdits {
   /// conflict and never written.
   static Result<std::unordered_map<std::string, Document>> parse(const std::string& index,
                                                                  const std::string& timestamp_field,
-                                                                 const std::string& body);
+                                                                 const std::string& body,
+                                                                 bool whole = false);
 };
 
 }  // namespace cesync::sync

@@ -49,6 +49,9 @@ struct KeyWork {
   /// the wait doubles each time.
   std::int64_t recheck_at_micros = 0;
   std::int64_t recheck_gap_micros = 0;
+  /// How many times a write of this work was refused by a newer version in the index (or lost
+  /// a compare-and-set) and the work read again to compare the row with the document.
+  std::uint8_t conflict_rounds = 0;
 };
 
 /// A clustering key as a map key of KeyWork::row_times (length-prefixed parts).

@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "sync/same_json.h"
 #include "sync/search_side_edits.h"
 #include "sync/to_search/partition_documents.h"
 
@@ -18,6 +19,9 @@ constexpr std::int64_t kFirstRecheckMicros = 200'000;
 constexpr std::size_t kMinSpreadBytes = std::size_t{128} << 10U;
 // Action line and framing of an item, on top of its id and source, for sizing batches.
 constexpr std::size_t kItemOverheadBytes = 128;
+// How often a key's write refused by the index is read again and compared before the index is
+// taken to be right (each round follows a write of someone else's that won).
+constexpr std::uint8_t kMaxConflictRounds = 8;
 
 }  // namespace
 
@@ -315,6 +319,7 @@ Result<PreparedFlush> TableSync::prepare() {
     std::string doc;
     std::optional<std::int64_t> row_timestamp_ms;
     bool echo = false;  // written from the search side at this version
+    std::size_t work = 0;
   };
   std::vector<Planned> planned;
   std::vector<state::DeadLetter>& dead_letters = out.dead_letters;
@@ -367,7 +372,7 @@ Result<PreparedFlush> TableSync::prepare() {
           }
         }
         newest_written = std::max(newest_written, written);
-        Planned item{false, id, version, doc, std::nullopt, false};
+        Planned item{false, id, version, doc, std::nullopt, false, i};
         if (timestamp_column_ >= 0 && !row.isNull(static_cast<std::size_t>(timestamp_column_))) {
           CESYNC_ASSIGN_OR_RETURN(ts, row.value(static_cast<std::size_t>(timestamp_column_)));
           item.row_timestamp_ms = ts.asInt();
@@ -386,7 +391,7 @@ Result<PreparedFlush> TableSync::prepare() {
         if (found.empty()) {
           CESYNC_ASSIGN_OR_RETURN(id, documentIdOfKey(schema_, w.pk, w.ck));
           if (checkDocumentId(id)) {  // a longer id was never indexed
-            planned.push_back({true, std::move(id), w.write_time, {}, std::nullopt, false});
+            planned.push_back({true, std::move(id), w.write_time, {}, std::nullopt, false, i});
           }
           conclusive = w.newest_is_delete;
         }
@@ -406,7 +411,7 @@ Result<PreparedFlush> TableSync::prepare() {
         }
         for (auto& id : indexed) {
           if (!found.contains(id) && checkDocumentId(id)) {
-            planned.push_back({true, std::move(id), w.write_time, {}, std::nullopt, false});
+            planned.push_back({true, std::move(id), w.write_time, {}, std::nullopt, false, i});
           }
         }
         break;
@@ -427,17 +432,26 @@ Result<PreparedFlush> TableSync::prepare() {
   // the row's timestamp wins (the poller brings it to Cassandra); an echo of such an edit is not
   // written back; anything else is written only if the document is still as read
   // (compare-and-set), so that an edit made in between is never overwritten.
+  //
+  // One way: a write the index refused as older is read again (work_[i].conflict_rounds) and
+  // compared with the document. A version can come from a change the row no longer shows (a
+  // cell delete, an expiry: tombstones have no WRITETIME), so a row written later at an older
+  // clock can be refused while the document differs from it. Then the row is written over the
+  // document as it was read (compare-and-set); where the two are the same, the index is right.
   const bool both_ways = timestamp_column_ >= 0;
+  auto conflicted = [&](const Planned& p) { return work_[p.work].conflict_rounds > 0; };
   std::unordered_map<std::string, SearchSideEdits::Document> in_index;
-  if (both_ways && !planned.empty()) {
-    std::vector<std::string> planned_ids;
-    planned_ids.reserve(planned.size());
-    for (const auto& p : planned) {
-      planned_ids.push_back(p.id);
+  std::vector<std::string> read_ids;
+  for (const auto& p : planned) {
+    if (both_ways || conflicted(p)) {
+      read_ids.push_back(p.id);
     }
-    CESYNC_ASSIGN_OR_RETURN(
-        found_docs,
-        SearchSideEdits::read(search_, options_.index, options_.timestamp_column, planned_ids));
+  }
+  if (!read_ids.empty()) {
+    CESYNC_ASSIGN_OR_RETURN(found_docs,
+                            SearchSideEdits::read(search_, options_.index,
+                                                  options_.timestamp_column, read_ids,
+                                                  /*whole=*/!both_ways));
     in_index = std::move(found_docs);
   }
   std::size_t planned_bytes = 0;
@@ -475,6 +489,24 @@ Result<PreparedFlush> TableSync::prepare() {
         target.if_seq_no = found->second.seq_no;
         target.if_primary_term = found->second.primary_term;
       }
+    } else if (conflicted(p)) {
+      const auto found = in_index.find(p.id);
+      if (found == in_index.end()) {
+        if (p.remove) {
+          ++report.already_newer;  // gone already
+          continue;
+        }
+        // Still refused while absent: the engine keeps a deleted document's version a while
+        // (index.gc_deletes); the row is created over it.
+        target.create_only = work_[p.work].conflict_rounds > 1;
+      } else if (found->second.version > p.version) {
+        if (!p.remove && sameJson(found->second.source, p.doc)) {
+          ++report.already_newer;
+          continue;
+        }
+        target.if_seq_no = found->second.seq_no;
+        target.if_primary_term = found->second.primary_term;
+      }
     }
     if (batches.back().full(limits)) {
       batches.emplace_back();
@@ -485,6 +517,7 @@ Result<PreparedFlush> TableSync::prepare() {
       batches.back().index(target, p.doc);
     }
     ids.push_back(std::move(p.id));
+    out.item_work.push_back(p.work);
   }
   // The work is the flush's now; timers taken with it go along.
   out.work = std::move(work_);
@@ -513,6 +546,7 @@ Result<FlushReport> TableSync::finish(PreparedFlush flush,
   }
   std::vector<state::DeadLetter>& dead_letters = flush.dead_letters;
   const std::int64_t now = flush.now;
+  std::set<std::size_t> refused;  // work whose write the index refused, to read again
   std::size_t item = 0;
   for (std::size_t b = 0; b < results.size(); ++b) {
     if (!results[b]) {
@@ -525,7 +559,11 @@ Result<FlushReport> TableSync::finish(PreparedFlush flush,
           ++(sent[b]->op(j) == es::BulkOp::kIndex ? report.indexed : report.deleted);
           break;
         case es::ItemOutcome::kAlreadyNewer:
-          ++report.already_newer;
+          if (flush.work[flush.item_work[item]].conflict_rounds < kMaxConflictRounds) {
+            refused.insert(flush.item_work[item]);
+          } else {
+            ++report.already_newer;
+          }
           break;
         case es::ItemOutcome::kDeadLetter:
           dead_letters.push_back(
@@ -560,6 +598,14 @@ Result<FlushReport> TableSync::finish(PreparedFlush flush,
   report.dead_letters = dead_letters.size();
   for (auto& w : flush.recheck) {
     waiting_.push_back(std::move(w));
+  }
+  // Refused: read again at the next flush and compared with the document.
+  for (const std::size_t i : refused) {
+    KeyWork again = std::move(flush.work[i]);
+    ++again.conflict_rounds;
+    again.recheck_at_micros = 0;
+    again.recheck_gap_micros = 0;
+    work_.push_back(std::move(again));
   }
   report.rechecks = waiting_.size();
   return report;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "sync/same_json.h"
 
 namespace cesync::sync {
 
@@ -68,11 +69,6 @@ struct MergeCounts {
   /// The last token whose entries were all compared (and their differences handed on).
   std::optional<std::int64_t> last_token;
 };
-
-/// Whether two JSON texts hold the same value: objects compare as sets of members, arrays in
-/// order, numbers by value (an integer equals the same value written as a float), strings by
-/// their unescaped text. Text that is not JSON equals nothing.
-[[nodiscard]] bool sameJson(std::string_view a, std::string_view b);
 
 /// Compares the rows and documents of one token (one partition): a row whose id no document
 /// has is missing, a document whose id no row has is extra, and a matched pair is stale when the
