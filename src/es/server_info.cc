@@ -80,6 +80,10 @@ std::string_view flavourName(Flavour flavour) {
   return "unknown";
 }
 
+const char* ServerInfo::tiebreaker() const {
+  return flavour == Flavour::kElasticsearch ? "_shard_doc" : "_id";
+}
+
 PitDialect ServerInfo::pitDialect() const {
   switch (flavour) {
     case Flavour::kElasticsearch:

@@ -31,6 +31,9 @@ struct ServerInfo {
   std::string version;
 
   [[nodiscard]] PitDialect pitDialect() const;
+  /// The field that completes an order of a point-in-time search: Elasticsearch cannot sort on
+  /// `_id` but has `_shard_doc`; OpenSearch has no `_shard_doc` but sorts on `_id`.
+  [[nodiscard]] const char* tiebreaker() const;
 };
 
 /// Works out flavour and version from what the node says about itself:

@@ -5,6 +5,7 @@
 #include "cql/types/cql_type.h"
 #include "es/index_admin.h"
 #include "es/multi_get.h"
+#include "sync/doc_fields.h"
 #include "sync/to_cassandra/doc_values.h"
 
 namespace cesync::sync {
@@ -18,7 +19,8 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
   CESYNC_ASSIGN_OR_RETURN(
       response, es::multiGet(search.transport(), index, ids,
                              whole ? std::string()
-                                   : "_source_includes=" + es::encodePathSegment(timestamp_field),
+                                   : "_source_includes=" + es::encodePathSegment(timestamp_field) +
+                                         "," + kTokenField,
                              "reading documents of " + index + " before writing them"));
   return parse(index, timestamp_field, response.body, whole);
 }
@@ -67,6 +69,7 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
       found_doc.source = simdjson::minify(source);
     }
     simdjson::dom::element ts;
+    found_doc.stamped = d["_source"][kTokenField].get(ts) == simdjson::SUCCESS;
     if (!timestamp_field.empty() && d["_source"][timestamp_field].get(ts) == simdjson::SUCCESS) {
       auto value = valueFromJson(*type, simdjson::to_string(ts));
       if (value && !value->isNull()) {

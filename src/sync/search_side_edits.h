@@ -23,7 +23,8 @@ class SearchSideEdits {
     std::int64_t seq_no = 0;                   // for a compare-and-set write
     std::int64_t primary_term = 0;
     std::int64_t version = 0;
-    std::string source;  // minified; read only when asked for (`whole`)
+    std::string source;    // minified; read only when asked for (`whole`)
+    bool stamped = false;  // it has a cesync_token (it was written from Cassandra)
   };
 
   /// Reads the documents `ids` of `index` (one real-time `_mget` of the timestamp field, or of

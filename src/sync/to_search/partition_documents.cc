@@ -88,13 +88,23 @@ Result<PartitionSelector> partitionSelector(const TableSchema& schema,
 
 Result<std::vector<std::string>> partitionDocumentIds(es::EsClient& client,
                                                       const std::string& index,
-                                                      const PartitionSelector& selector) {
+                                                      const PartitionSelector& selector,
+                                                      bool unstamped) {
   CESYNC_TRY(client.admin().refresh(index));
   es::ScanOptions options;
   options.index = index;
-  options.query =
+  const std::string by_token =
       std::string(R"({"term":{")") + kTokenField + "\":" + std::to_string(selector.token) + "}}";
-  options.sort = std::string(R"([{")") + kIdField + R"(":"asc"}])";
+  if (unstamped) {
+    // Documents without the token have no cesync_id either: ordered by the point in time.
+    options.query = R"({"bool":{"minimum_should_match":1,"should":[)" + by_token +
+                    R"(,{"bool":{"must_not":{"exists":{"field":")" + kTokenField + R"("}}}}]}})";
+    options.sort = std::string(R"([{")") + client.server().tiebreaker() + R"(":"asc"}])";
+    options.mode = es::ScanMode::kPointInTime;
+  } else {
+    options.query = by_token;
+    options.sort = std::string(R"([{")") + kIdField + R"(":"asc"}])";
+  }
   auto scanner = client.scan(options);
   std::vector<std::string> ids;
   std::vector<es::SearchHit> page;

@@ -31,9 +31,12 @@ Result<PartitionSelector> partitionSelector(const TableSchema& schema,
 
 /// The ids of the documents in `index` that belong to the partition. Refreshes the index first,
 /// so that documents written moments ago are found too (deleting a partition must not leave a
-/// document that was not yet searchable).
+/// document that was not yet searchable). With `unstamped`, documents without a `cesync_token`
+/// whose id is the partition's are found too: in a table synced both ways, those created on the
+/// search side and not yet written back to the index from Cassandra.
 Result<std::vector<std::string>> partitionDocumentIds(es::EsClient& client,
                                                       const std::string& index,
-                                                      const PartitionSelector& selector);
+                                                      const PartitionSelector& selector,
+                                                      bool unstamped = false);
 
 }  // namespace cesync::sync

@@ -406,7 +406,10 @@ Result<PreparedFlush> TableSync::prepare() {
         if (!selector.exact_id.empty()) {
           indexed.push_back(selector.exact_id);
         } else {
-          CESYNC_ASSIGN_OR_RETURN(ids, partitionDocumentIds(search_, options_.index, selector));
+          // Both ways: documents created on the search side carry no token until the daemon
+          // writes them back (below), and a partition or range delete must find them too.
+          CESYNC_ASSIGN_OR_RETURN(ids, partitionDocumentIds(search_, options_.index, selector,
+                                                            /*unstamped=*/timestamp_column_ >= 0));
           indexed = std::move(ids);
         }
         for (auto& id : indexed) {
@@ -482,8 +485,11 @@ Result<PreparedFlush> TableSync::prepare() {
           ++report.already_newer;
           continue;
         }
-        if (p.echo && edited && p.row_timestamp_ms && *edited == *p.row_timestamp_ms) {
-          ++report.echo;  // the index already holds this document, from the search side
+        // The index already holds this document, from the search side; one created there is
+        // still written once, so that it carries its token (partition deletes find it by that).
+        if (p.echo && edited && p.row_timestamp_ms && *edited == *p.row_timestamp_ms &&
+            found->second.stamped) {
+          ++report.echo;
           continue;
         }
         target.if_seq_no = found->second.seq_no;

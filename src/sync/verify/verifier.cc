@@ -46,12 +46,6 @@ std::string qualifiedName(const TableSchema& schema) {
   return schema.keyspace + "." + schema.table;
 }
 
-// Elasticsearch cannot sort on _id but has the point in time's _shard_doc; OpenSearch has no
-// _shard_doc but sorts on _id. Either makes the order total within a token.
-const char* tiebreaker(const es::EsClient& client) {
-  return client.server().flavour == es::Flavour::kElasticsearch ? "_shard_doc" : "_id";
-}
-
 std::string rangeSort(const es::EsClient& client) {
   std::string out;
   util::JsonWriter w(out);
@@ -61,7 +55,7 @@ std::string rangeSort(const es::EsClient& client) {
   w.value("asc");
   w.endObject();
   w.beginObject();
-  w.key(tiebreaker(client));
+  w.key(client.server().tiebreaker());
   w.value("asc");
   w.endObject();
   w.endArray();
@@ -767,7 +761,7 @@ class VerifyRun {
       scan.index = options_.index;
       scan.query =
           std::string(R"({"bool":{"must_not":{"exists":{"field":")") + kTokenField + R"("}}}})";
-      scan.sort = std::string(R"([{")") + tiebreaker(*w.client) + R"(":"asc"}])";
+      scan.sort = std::string(R"([{")") + w.client->server().tiebreaker() + R"(":"asc"}])";
       scan.page_size = static_cast<std::size_t>(std::clamp(options_.page_size, 1, 10'000));
       scan.mode = es::ScanMode::kPointInTime;
       auto scanner = w.client->scan(std::move(scan));
