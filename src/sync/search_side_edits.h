@@ -30,9 +30,11 @@ class SearchSideEdits {
   /// Reads the documents `ids` of `index` (one real-time `_mget` of the timestamp field, or of
   /// the whole documents with `whole`; `timestamp_field` may then be empty). Missing documents
   /// are absent from the answer.
-  static Result<std::unordered_map<std::string, Document>> read(
-      es::EsClient& search, const std::string& index, const std::string& timestamp_field,
-      const std::vector<std::string>& ids, bool whole = false);
+  static Result<std::unordered_map<std::string, Document>> read(es::EsClient& search,
+                                                                const std::string& index,
+                                                                const std::string& timestamp_field,
+                                                                const std::vector<std::string>& ids,
+                                                                bool whole = false);
 
   /// The documents of an `_mget` answer `body` (read()'s second half). A document the engine
   /// could not read (an `error` entry, e.g. its shard is still recovering after a restart) is

@@ -451,10 +451,9 @@ Result<PreparedFlush> TableSync::prepare() {
     }
   }
   if (!read_ids.empty()) {
-    CESYNC_ASSIGN_OR_RETURN(found_docs,
-                            SearchSideEdits::read(search_, options_.index,
-                                                  options_.timestamp_column, read_ids,
-                                                  /*whole=*/!both_ways));
+    CESYNC_ASSIGN_OR_RETURN(found_docs, SearchSideEdits::read(search_, options_.index,
+                                                              options_.timestamp_column, read_ids,
+                                                              /*whole=*/!both_ways));
     in_index = std::move(found_docs);
   }
   std::size_t planned_bytes = 0;

@@ -62,7 +62,7 @@ struct PreparedFlush {
   std::vector<std::string> fired;     // expiry timers whose work it holds
   std::vector<state::Cursor> timers;  // expiry timers of the rows it read, saved once written
   std::vector<es::BulkEncoder> batches;
-  std::vector<std::string> ids;  // every item's document id, in order across batches
+  std::vector<std::string> ids;        // every item's document id, in order across batches
   std::vector<std::size_t> item_work;  // every item's place in `work`, likewise
   std::vector<state::DeadLetter> dead_letters;
   FlushReport report;    // what is known before writing

@@ -214,17 +214,18 @@ TEST_P(TableSyncTest, AWriteRefusedByACellDeletesVersionIsComparedAndWritten) {
   const std::int64_t t1 = clock_.wallMicros();
   auto at = [&](int seconds) { return std::to_string(t1 + std::int64_t{seconds} * 1'000'000); };
   for (const char* c : {"1", "2"}) {
-    run("INSERT INTO " + t + " (a, b, c, v, n) VALUES (1, 'x', " + c + ", 'a', 1) USING TIMESTAMP " +
-        at(0));
-    run("DELETE n FROM " + t + " USING TIMESTAMP " + at(6) + " WHERE a = 1 AND b = 'x' AND c = " +
-        c);
+    run("INSERT INTO " + t + " (a, b, c, v, n) VALUES (1, 'x', " + c +
+        ", 'a', 1) USING TIMESTAMP " + at(0));
+    run("DELETE n FROM " + t + " USING TIMESTAMP " + at(6) +
+        " WHERE a = 1 AND b = 'x' AND c = " + c);
   }
   syncUntilEqual(sync);
   ASSERT_EQ(indexContents().at(R"([1,"x",1])"), "a|null");
   // Row 1: deleted at T5, after its cells and before the cell delete: it is gone.
   run("DELETE FROM " + t + " USING TIMESTAMP " + at(5) + " WHERE a = 1 AND b = 'x' AND c = 1");
   // Row 2: v written at T3: Cassandra holds it.
-  run("UPDATE " + t + " USING TIMESTAMP " + at(3) + " SET v = 'b' WHERE a = 1 AND b = 'x' AND c = 2");
+  run("UPDATE " + t + " USING TIMESTAMP " + at(3) +
+      " SET v = 'b' WHERE a = 1 AND b = 'x' AND c = 2");
   syncUntilEqual(sync);
   const Contents now = indexContents();
   EXPECT_FALSE(now.contains(R"([1,"x",1])"));
