@@ -73,6 +73,10 @@ def test_json_logs_readiness_status_and_metrics(cassandra_session, search, keysp
 
     # /metrics: every family of docs/OPERATIONS.md that has a series without traffic-specific
     # labels is present; the sides are up, the daemon ready, the version labelled.
+    # A flush counts its writes once they are acknowledged, a moment after they are visible.
+    wait_until(lambda: "" if (metric(metrics(daemon), "cesync_documents_indexed_total", f'table="{ks}.t"') or 0) >= 30
+               else "not all 30 writes counted yet", SYNC_TIMEOUT, "the indexed count",
+               check=daemon.assert_running)
     text = metrics(daemon)
     assert metric(text, "cesync_ready") == 1
     assert metric(text, "cesync_side_up", 'side="cassandra"') == 1
