@@ -63,7 +63,7 @@ Result<std::unordered_map<std::string, SearchSideEdits::Document>> SearchSideEdi
       return fail(ErrorCode::kProtocol, "an _mget answer of " + index + " has no _seq_no");
     }
     if (d["_version"].get_int64().get(found_doc.version) != simdjson::SUCCESS) {
-      found_doc.version = 0;
+      found_doc.version = -1;
     }
     if (simdjson::dom::element source; whole && d["_source"].get(source) == simdjson::SUCCESS) {
       found_doc.source = simdjson::minify(source);

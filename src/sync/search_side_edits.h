@@ -22,9 +22,9 @@ class SearchSideEdits {
     std::optional<std::int64_t> timestamp_ms;  // nullopt: no readable timestamp field
     std::int64_t seq_no = 0;                   // for a compare-and-set write
     std::int64_t primary_term = 0;
-    std::int64_t version = 0;
-    std::string source;    // minified; read only when asked for (`whole`)
-    bool stamped = false;  // it has a cesync_token (it was written from Cassandra)
+    std::int64_t version = -1;  // -1: the answer had none
+    std::string source;         // minified; read only when asked for (`whole`)
+    bool stamped = false;       // it has a cesync_token (it was written from Cassandra)
   };
 
   /// Reads the documents `ids` of `index` (one real-time `_mget` of the timestamp field, or of

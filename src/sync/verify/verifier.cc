@@ -16,9 +16,9 @@
 #include "cql/types/value_codec.h"
 #include "es/bulk_encoder.h"
 #include "es/index_admin.h"
-#include "es/multi_get.h"
 #include "es/search_scanner.h"
 #include "sync/doc_fields.h"
+#include "sync/search_side_edits.h"
 #include "sync/to_cassandra/doc_values.h"
 #include "sync/to_search/doc_builder.h"
 #include "sync/to_search/partition_documents.h"
@@ -193,45 +193,11 @@ class DocumentStream final : public EntryStream {
   bool ended_ = false;
 };
 
-// A document as it is in the index now.
-struct CurrentDocument {
-  std::int64_t version = -1;
-  std::string source;
-};
-
-// Those of `ids` that exist in `index`, read in real time.
+// Those of `ids` that exist in `index`, read in real time, whole.
+using CurrentDocument = SearchSideEdits::Document;
 Result<std::unordered_map<std::string, CurrentDocument>> currentDocuments(
     es::EsClient& client, const std::string& index, const std::vector<std::string>& ids) {
-  std::unordered_map<std::string, CurrentDocument> out;
-  if (ids.empty()) {
-    return out;
-  }
-  CESYNC_ASSIGN_OR_RETURN(response, es::multiGet(client.transport(), index, ids, "",
-                                                 "reading documents of " + index + " again"));
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  simdjson::dom::array docs;
-  if (parser.parse(response.body).get(doc) != simdjson::SUCCESS ||
-      doc["docs"].get_array().get(docs) != simdjson::SUCCESS) {
-    return fail(ErrorCode::kProtocol, "an _mget answer of " + index + " has no docs");
-  }
-  for (auto d : docs) {
-    bool found = false;
-    std::string_view id;
-    simdjson::dom::element source;
-    if (d["found"].get_bool().get(found) != simdjson::SUCCESS || !found ||
-        d["_id"].get_string().get(id) != simdjson::SUCCESS ||
-        d["_source"].get(source) != simdjson::SUCCESS) {
-      continue;
-    }
-    CurrentDocument current;
-    if (d["_version"].get_int64().get(current.version) != simdjson::SUCCESS) {
-      current.version = -1;
-    }
-    current.source = simdjson::minify(source);
-    out.emplace(std::string(id), std::move(current));
-  }
-  return out;
+  return SearchSideEdits::read(client, index, "", ids, /*whole=*/true);
 }
 
 // Differences waiting to be read again, per worker, found at most this many ahead: past it, the
